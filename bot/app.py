@@ -1,0 +1,51 @@
+"""Wiring: open the database (migrated, units loaded), build the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.settings import Settings
+from handlers.engine import Engine
+from storage import db as database
+from storage import repo
+from storage.models import Unit
+from storage.units_file import import_units
+
+
+@dataclass
+class App:
+    settings: Settings
+    db_engine: AsyncEngine
+    sessions: async_sessionmaker
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.db_engine.dispose()
+
+
+async def open_app(settings: Settings, clock=None) -> App:
+    """Migrate the database, load the province's units on first start, build the engine."""
+    db_engine = database.create_engine(settings.resolved_database_url)
+    await database.upgrade(db_engine)
+    sessions = database.session_factory(db_engine)
+    async with sessions() as db, db.begin():
+        if not await db.scalar(select(func.count(Unit.id))):
+            await import_units(db, settings.units_file)
+    return App(settings, db_engine, sessions, Engine(sessions, settings, clock))
+
+
+async def demo_invites(app: App) -> dict[str, str]:
+    """Fresh invite codes for trying the bot: a coordinator and the demo unit's focal point."""
+    ttl = timedelta(days=app.settings.invite_ttl_days)
+    async with app.sessions() as db, db.begin():
+        unit = await repo.unit_by_name(db, app.settings.demo_focal_unit)
+        return {
+            "coordinator": await repo.create_invite(db, role="coordinator", unit_id=None, ttl=ttl),
+            "focal_point": await repo.create_invite(
+                db, role="focal_point", unit_id=unit.id if unit else None, ttl=ttl
+            ),
+        }

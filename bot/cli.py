@@ -1,0 +1,161 @@
+"""The `doingoai` command: run the bot, chat in the terminal, manage data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from bot.app import App, demo_invites, open_app
+from bot.console import chat
+from bot.settings import Settings
+from handlers.forms.parsing import ParseError, parse_date
+from storage import repo
+from storage.transfer import export_records, import_records
+from storage.units_file import import_units
+from templates.catalog import t
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return parse_date(text, date.today())
+    except ParseError as error:
+        raise argparse.ArgumentTypeError(t("cli.bad_date", value=text)) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="doingoai", description=t("cli.description"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("run", help=t("cli.run"))
+    chat_cmd = commands.add_parser("chat", help=t("cli.chat"))
+    chat_cmd.add_argument("--as", dest="user", default="demo", help=t("cli.chat_as"))
+
+    db_cmd = commands.add_parser("db", help=t("cli.db"))
+    db_cmd.add_argument("action", choices=["upgrade"])
+
+    invite = commands.add_parser("invite", help=t("cli.invite"))
+    invite.add_argument("--unit", default="", help=t("cli.invite_unit"))
+    invite.add_argument("--role", choices=["focal_point", "coordinator"], required=True)
+
+    units = commands.add_parser("units", help=t("cli.units"))
+    units.add_argument("action", choices=["list", "import"])
+    units.add_argument("file", nargs="?", type=Path)
+
+    export = commands.add_parser("export", help=t("cli.export"))
+    export.add_argument("--format", choices=["csv", "xlsx"], default="xlsx")
+    export.add_argument("--from", dest="start", type=_date_arg)
+    export.add_argument("--to", dest="end", type=_date_arg)
+    export.add_argument("--out", type=Path, required=True)
+
+    importer = commands.add_parser("import", help=t("cli.import"))
+    importer.add_argument("path", type=Path)
+    importer.add_argument("--create-units", action="store_true")
+    return parser
+
+
+async def _run(app: App, args: argparse.Namespace) -> int:
+    """No messenger token yet: the terminal chat with demo units."""
+    return await _chat(app, argparse.Namespace(user="demo"))
+
+
+async def _chat(app: App, args: argparse.Namespace) -> int:
+    async with app.sessions() as db:
+        registered = await repo.person_by_identity(db, "console", args.user)
+    if registered is None:
+        codes = await demo_invites(app)
+        print(t("cli.demo_banner", unit=app.settings.demo_focal_unit, **codes), flush=True)
+    await chat(app.engine, args.user)
+    return 0
+
+
+async def _db(app: App, args: argparse.Namespace) -> int:
+    print(t("cli.db_done"))  # open_app has already applied the migrations
+    return 0
+
+
+async def _invite(app: App, args: argparse.Namespace) -> int:
+    async with app.sessions() as db, db.begin():
+        unit = await repo.unit_by_name(db, args.unit) if args.unit else None
+        if args.role == "focal_point" and unit is None:
+            print(t("cli.unknown_unit", unit=args.unit), file=sys.stderr)
+            return 2
+        ttl = timedelta(days=app.settings.invite_ttl_days)
+        code = await repo.create_invite(
+            db, role=args.role, unit_id=unit.id if unit else None, ttl=ttl
+        )
+    print(code)
+    return 0
+
+
+async def _units(app: App, args: argparse.Namespace) -> int:
+    async with app.sessions() as db, db.begin():
+        if args.action == "import":
+            if args.file is None or not args.file.exists():
+                print(t("cli.units_file_missing"), file=sys.stderr)
+                return 2
+            added, present = await import_units(db, args.file)
+            print(t("cli.units_imported", added=added, present=present))
+            return 0
+        for unit in await repo.list_units(db):
+            print(f"{unit.code}\t{unit.name}\t{unit.group}")
+    return 0
+
+
+async def _export(app: App, args: argparse.Namespace) -> int:
+    async with app.sessions() as db:
+        count = await export_records(db, args.out, args.format, args.start, args.end)
+    print(t("cli.exported", count=count, path=args.out))
+    return 0
+
+
+async def _import(app: App, args: argparse.Namespace) -> int:
+    if not args.path.exists():
+        print(t("cli.no_file", path=args.path), file=sys.stderr)
+        return 2
+    today = datetime.now(app.settings.tz).date()
+    async with app.sessions() as db, db.begin():
+        result = await import_records(db, args.path, today, args.create_units)
+        if result.errors:
+            await db.rollback()
+    if result.errors:
+        print(t("cli.import_failed", count=len(result.errors)), file=sys.stderr)
+        for line in result.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(t("cli.imported", count=result.imported, units=result.created_units))
+    return 0
+
+
+COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+    "run": _run,
+    "chat": _chat,
+    "db": _db,
+    "invite": _invite,
+    "units": _units,
+    "export": _export,
+    "import": _import,
+}
+
+
+async def _main(args: argparse.Namespace) -> int:
+    app = await open_app(Settings())
+    try:
+        return await COMMANDS[args.command](app, args)
+    finally:
+        await app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(_main(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Settings from environment variables prefixed DOINGOAI_ (and an optional .env file).
+
+Everything that differs between provinces or deployments lives here, never in code.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOINGOAI_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    # Province and organisation (heading blocks, messages, demo data).
+    province_name: str = "Hà Tĩnh"
+    parent_body: str = "UBND TỈNH HÀ TĨNH"
+    department_name: str = "Sở Ngoại vụ"
+    units_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "units.csv"
+
+    # Invites and the demo set-up created on first run of the terminal chat.
+    invite_ttl_days: int = 14
+    demo_coordinator_name: str = "Điều phối viên (demo)"
+    demo_focal_unit: str = "Sở Ngoại vụ"
+
+    # Conversation.
+    page_size: int = 8
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or an SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'doingoai.db').resolve()}"

@@ -1,0 +1,253 @@
+"""The conversation engine: one Incoming in, replies out, everything in one transaction.
+
+The engine knows no messenger. For each message it records the update id (a redelivered
+update is ignored), finds the person, runs the handler for their command or screen, and
+stores the new conversation state, all in a single database transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.settings import Settings
+from handlers import menu, records, units
+from handlers.forms.parsing import fold, nfc
+from handlers.messages import Incoming, Outgoing
+from handlers.turn import Turn
+from storage import repo
+from storage.clock import utcnow
+from templates.catalog import t
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Turn], Awaitable[None]]
+
+
+async def _new(turn: Turn) -> None:
+    await _with_unit(turn, "new", records.start_new)
+
+
+async def _mine(turn: Turn) -> None:
+    await _with_unit(turn, "mine", records.show_list)
+
+
+async def _with_unit(turn: Turn, purpose: str, then: Handler) -> None:
+    """Coordinators choose a unit before working on records; focal points have theirs."""
+    if turn.state.get("acting_unit") is None:
+        await units.ask_unit(turn, purpose)
+    else:
+        await then(turn)
+
+
+async def _resume(turn: Turn) -> None:
+    if turn.state.get("draft"):
+        await records.resume_draft(turn)
+    else:
+        await menu.show(turn)
+
+
+async def _view(turn: Turn) -> None:
+    number = _argument(turn.text).lstrip("#")
+    if not number.isdigit():
+        turn.say("records.view_usage")
+        return
+    await _with_unit(turn, "mine", lambda tr: records.show_record(tr, int(number)))
+
+
+def _coordinator_only(handler: Handler) -> Handler:
+    async def guarded(turn: Turn) -> None:
+        if turn.is_coordinator:
+            await handler(turn)
+        else:
+            turn.say("errors.coordinator_only")
+
+    return guarded
+
+
+async def _pick_unit(turn: Turn) -> None:
+    await units.ask_unit(turn, "menu")
+
+
+async def _add_unit(turn: Turn) -> None:
+    await units.add_unit(turn, _argument(turn.text))
+
+
+# Commands work with or without the slash (Zalo users rarely type one).
+COMMANDS: dict[str, Handler] = {
+    "menu": menu.show,
+    "start": menu.show,
+    "moi": _new,
+    "cuatoi": _mine,
+    "xem": _view,
+    "huy": records.ask_cancel,
+    "trogiup": menu.show_help,
+    "donvi": _coordinator_only(_pick_unit),
+    "taoma": _coordinator_only(units.start_invite),
+    "themdonvi": _coordinator_only(_add_unit),
+}
+
+# What a menu choice does.
+MENU_ACTIONS: dict[str, Handler] = {
+    "new": _new,
+    "mine": _mine,
+    "resume": _resume,
+    "help": menu.show_help,
+    "unit": _coordinator_only(_pick_unit),
+    "invite": _coordinator_only(units.start_invite),
+}
+
+
+async def _on_menu(turn: Turn) -> None:
+    action = MENU_ACTIONS.get(turn.picked() or "")
+    if action is None:
+        turn.say("errors.not_understood")
+        await menu.show(turn)
+    else:
+        await action(turn)
+
+
+SCREENS: dict[str, Handler] = {
+    "menu": _on_menu,
+    "pick_type": records.on_pick_type,
+    "ask": records.on_answer,
+    "summary": records.on_summary,
+    "after_save": records.on_after_save,
+    "records": records.on_records,
+    "record": records.on_record,
+    "confirm_delete": records.on_confirm_delete,
+    "confirm_cancel": records.on_confirm_cancel,
+    "pick_unit": units.on_pick_unit,
+    "invite_role": units.on_invite_role,
+}
+
+
+def _command(text: str) -> str | None:
+    """The command word of "/moi", "moi", "/xem 12", "/start@bot CODE"; None for answers."""
+    words = fold(text).split(maxsplit=1)
+    if not words:
+        return None
+    word = words[0].split("@")[0]
+    if word.startswith("/"):
+        return word[1:]
+    return word if word in COMMANDS and len(words) == 1 else None
+
+
+def _argument(text: str) -> str:
+    parts = text.strip().split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+class Engine:
+    """Turns Incoming messages into Outgoing replies, persisting every step."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings: Settings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now(settings.tz))
+        # SQLite has one writer: serialising here avoids busy errors and retries.
+        self._lock = asyncio.Lock()
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
+        try:
+            async with self._lock:
+                replies = await self._handle_in_transaction(incoming)
+        except Exception:
+            log.exception("failed to handle %s", incoming)
+            replies = [Outgoing(text=t("errors.internal"))]
+        for reply in replies:
+            reply.chat_id = reply.chat_id or incoming.chat_id
+        return replies
+
+    async def _handle_in_transaction(self, incoming: Incoming) -> list[Outgoing]:
+        async with self._sessions() as db, db.begin():
+            if incoming.update_id is not None and not await repo.claim_update(
+                db, incoming.channel, incoming.update_id
+            ):
+                return []
+            person = await repo.person_by_identity(db, incoming.channel, incoming.user_id)
+            session = await repo.load_session(db, incoming.channel, incoming.user_id)
+            turn = Turn(
+                db=db,
+                incoming=incoming,
+                person=person,
+                state=copy.deepcopy(session.state or {}),
+                today=self._clock().astimezone(self._settings.tz).date(),
+                settings=self._settings,
+            )
+            if person is None:
+                await self._unregistered(turn)
+            elif not person.member.active:
+                turn.say("errors.member_inactive")
+            else:
+                await self._registered(turn)
+            session.state = turn.state
+            session.updated_at = utcnow()
+            return turn.replies
+
+    async def _unregistered(self, turn: Turn) -> None:
+        """Only registration is possible: "/start CODE" or the bare code."""
+        word = _command(turn.text)
+        code = _argument(turn.text) if word == "start" else turn.text
+        if not code or not repo.looks_like_code(code):
+            turn.say("register.how", department=self._settings.department_name)
+            return
+        invite = await repo.usable_invite(turn.db, code)
+        if invite is None:
+            turn.say("register.bad_code", department=self._settings.department_name)
+            return
+        name = turn.incoming.display_name or turn.incoming.user_id
+        person = await repo.redeem_invite(
+            turn.db, invite, channel=turn.incoming.channel, user_id=turn.incoming.user_id, name=name
+        )
+        person.identity.chat_id = turn.incoming.chat_id
+        turn.person = person
+        await repo.audit(
+            turn.db, member_id=person.member.id, action="register", entity="member",
+            entity_id=person.member.id, details={"channel": turn.incoming.channel},
+        )  # fmt: skip
+        unit_name = await self._adopt_unit(turn)
+        turn.say(
+            "register.welcome",
+            name=name,
+            role=t(f"roles.{person.member.role}"),
+            unit=unit_name,
+        )
+        await menu.show(turn)
+
+    async def _adopt_unit(self, turn: Turn) -> str:
+        """A focal point always acts for their own unit."""
+        unit_id = turn.person.member.unit_id
+        if unit_id is None:
+            return self._settings.department_name
+        unit = next(u for u in await repo.list_units(turn.db) if u.id == unit_id)
+        await units.set_acting_unit(turn, unit.id, unit.name)
+        return unit.name
+
+    async def _registered(self, turn: Turn) -> None:
+        if not turn.is_coordinator and turn.state.get("acting_unit") != turn.person.member.unit_id:
+            await self._adopt_unit(turn)
+        word = _command(turn.text) if turn.incoming.choice is None else None
+        if word == "start" and repo.looks_like_code(_argument(turn.text)):
+            turn.say("register.already", unit=turn.state.get("acting_unit_name", ""))
+            await menu.show(turn)
+        elif word is not None:
+            handler = COMMANDS.get(word)
+            if handler is None:
+                turn.say("errors.unknown_command", command=turn.text.split()[0])
+            else:
+                await handler(turn)
+        else:
+            screen = SCREENS.get(turn.state.get("screen", ""), _on_menu)
+            await screen(turn)

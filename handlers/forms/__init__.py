@@ -1,0 +1,1 @@
+"""Activity forms as data (activities.toml) and the parsers their fields use."""

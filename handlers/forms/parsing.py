@@ -1,0 +1,434 @@
+"""Turn what a Vietnamese official types on a phone into typed values.
+
+Pure functions only: no I/O, no messenger, no database. Every parser first
+normalises its input to Unicode NFC, so decomposed text (as some phones and old
+keyboards send it) parses exactly like precomposed text. Matching of words is
+done on `fold()`ed text: lowercase, no diacritics, "đ" -> "d".
+
+Failures raise `ParseError(code, **params)`; `code` is the suffix of a
+message-catalogue key and `params` fill that message.
+
+Number reading rules (shared by `parse_int` and `parse_money`):
+
+- "." followed by exactly three digits is a thousands separator
+  ("1.700" = 1700, "2.500.000"), except after a lone "0" ("0.500" = 0.5).
+- "," followed by exactly three digits is a thousands separator when no
+  multiplier word follows the number ("1,700" = 1700, "1,234,567").
+- When both "." and "," appear, the last one is the decimal mark and the other
+  one groups thousands ("1.234,5", "1.234.567,89", "1,234.5").
+- Otherwise a single "," or "." is the decimal mark ("2,5", "1.1 triệu").
+- When a multiplier word follows (nghìn/ngàn/k = 10^3, triệu/tr = 10^6,
+  tỷ/tỉ = 10^9), a single "," is always the decimal mark ("2,125 triệu").
+- Spaces group thousands only in groups of exactly three digits ("1 700").
+- Thousands groups must be well formed (leading group of 1-3 digits, then
+  groups of exactly 3); anything else ("1.2.3", "1234.567") is rejected.
+
+Counts (`parse_int`) may carry unit words after the number ("12 người"),
+which are ignored, except a multiplier word right after it ("1,5 nghìn" =
+1500; "tr" is not one here, as it abbreviates "trang"); the value must be
+whole ("2,5" is rejected).
+
+Money may be written in parts with decreasing multipliers ("3 triệu 500
+nghìn", "2 tỷ 200 triệu"); a last bare group of exactly three digits counts in
+the next lower unit ("3 triệu 500" = 3,500,000), and "rưỡi" adds half of the
+preceding multiplier ("3 triệu rưỡi"). Currency words and symbols are ignored;
+the amount is rounded half up to a whole unit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "ParseError",
+    "fold",
+    "nfc",
+    "parse_choice",
+    "parse_date",
+    "parse_int",
+    "parse_money",
+    "parse_text",
+    "parse_yes_no",
+]
+
+
+class ParseError(ValueError):
+    """Input was not acceptable.
+
+    `code` is a message-catalogue key suffix; `params` fill the message.
+    """
+
+    code: str
+    params: dict[str, object]
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(f"{code}: {params}" if params else code)
+        self.code = code
+        self.params = dict(params)
+
+
+# ---------------------------------------------------------------------------
+# Normalisation
+# ---------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"\s+")
+_EDGE_PUNCTUATION = ".,!?;:…"  # stripped around short answers (yes/no, dates, choices)
+
+
+def nfc(text: str) -> str:
+    """Return `text` in Unicode NFC form."""
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Reduce `text` to a matching key: lowercase, no diacritics, single spaces."""
+    lowered = nfc(text).lower().replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", lowered)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WHITESPACE.sub(" ", bare).strip()
+
+
+# ---------------------------------------------------------------------------
+# Free text
+# ---------------------------------------------------------------------------
+
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+
+def _normalise_text(raw: str) -> str:
+    text = nfc(raw).replace("\r\n", "\n").replace("\r", "\n")
+    lines = (_HORIZONTAL_SPACE.sub(" ", line).rstrip() for line in text.split("\n"))
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def parse_text(raw: str, max_len: int) -> str:
+    """Tidy free text; reject it when empty or longer than `max_len` characters."""
+    text = _normalise_text(raw)
+    if not text:
+        raise ParseError("empty")
+    if len(text) > max_len:
+        raise ParseError("too_long", max_len=max_len, length=len(text))
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------
+
+_NUMBER = r"\d{1,3}(?: \d{3})+(?![\d.,])|\d+(?:[.,]\d+)*"
+_MULTIPLIERS: dict[str, int] = {
+    "k": 10**3,
+    "nghin": 10**3,
+    "ngan": 10**3,
+    "tr": 10**6,
+    "trieu": 10**6,
+    "ty": 10**9,
+    "ti": 10**9,
+}
+_HALF_WORDS = frozenset({"ruoi"})
+_CURRENCY_WORDS = frozenset({"d", "dong", "vnd", "usd", "do", "dola", "dollar", "dollars"})
+
+
+def _grouped(groups: Sequence[str], fraction: str = "") -> Decimal | None:
+    """Join well-formed thousands groups (and an optional fraction) into a Decimal."""
+    head, tail = groups[0], groups[1:]
+    if not 1 <= len(head) <= 3 or any(len(g) != 3 for g in tail):
+        return None
+    return Decimal("".join(groups) + ("." + fraction if fraction else ""))
+
+
+def _plain_decimal(whole: str, fraction: str) -> Decimal:
+    return Decimal(f"{whole}.{fraction}")
+
+
+def _read_number(token: str, *, multiplier: bool) -> Decimal | None:
+    """Read one number token following the module's rules; None when malformed."""
+    parts = re.split(r"([.,])", token.replace(" ", ""))
+    digits, seps = parts[0::2], parts[1::2]
+    if not seps:
+        return Decimal(digits[0])
+    if "." in seps and "," in seps:
+        if seps.count(seps[-1]) != 1:
+            return None
+        return _grouped(digits[:-1], digits[-1])
+    single = len(seps) == 1
+    if seps[0] == "," and multiplier:
+        return _plain_decimal(*digits) if single else None
+    if digits[0] != "0" and all(len(group) == 3 for group in digits[1:]):
+        return _grouped(digits)
+    return _plain_decimal(*digits) if single else None
+
+
+def _is_whole(value: Decimal) -> bool:
+    return value == value.to_integral_value()
+
+
+# "tr" is left out for counts: there it usually abbreviates "trang" (pages).
+_INT_MULTIPLIERS = {word: scale for word, scale in _MULTIPLIERS.items() if word != "tr"}
+_INT_SHAPE = re.compile(rf"([-+]?)\s*({_NUMBER})\s*([a-z]+(?:\s+[a-z]+)*)?")
+
+
+def parse_int(raw: str, minimum: int | None = None) -> int:
+    """Read a whole number such as "1.700", "1 700", "12 người" or "1,5 nghìn"."""
+    text = fold(raw).replace("\u2212", "-")
+    if not text:
+        raise ParseError("empty")
+    match = _INT_SHAPE.fullmatch(text)
+    if match is None:
+        raise ParseError("not_integer")
+    sign, number, words = match.groups()
+    first_word = words.split()[0] if words else ""
+    scale = _INT_MULTIPLIERS.get(first_word)
+    value = _read_number(number, multiplier=scale is not None)
+    if value is None:
+        raise ParseError("not_integer")
+    value *= scale or 1
+    if not _is_whole(value):
+        raise ParseError("not_integer")
+    result = -int(value) if sign == "-" else int(value)
+    if minimum is not None and result < minimum:
+        raise ParseError("too_small", minimum=minimum)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Money
+# ---------------------------------------------------------------------------
+
+_MONEY_TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUMBER})|(?P<word>[a-z]+)|(?P<sym>[$₫]))")
+_DOLLAR_PHRASE = re.compile(r"\bdo\s+la\b")
+
+# One part of an amount: (number text, multiplier or None, followed by "rưỡi").
+_Part = tuple[str, int | None, bool]
+
+
+def _money_tokens(text: str) -> list[tuple[str, str]] | None:
+    """Split folded money text into ("num"|"mul"|"half", text) tokens; drop currency."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        match = _MONEY_TOKEN.match(text, pos)
+        if match is None:
+            return None
+        pos = match.end()
+        number, word = match["num"], match["word"]
+        if number is not None:
+            tokens.append(("num", number))
+        elif word in _MULTIPLIERS:
+            tokens.append(("mul", word))
+        elif word in _HALF_WORDS:
+            tokens.append(("half", word))
+        elif word is not None and word not in _CURRENCY_WORDS:
+            return None  # an unknown word; currency words and symbols are skipped
+    return tokens
+
+
+def _money_parts(tokens: list[tuple[str, str]]) -> list[_Part] | None:
+    """Group tokens into parts of the form: number [multiplier ["rưỡi"]]."""
+    parts: list[_Part] = []
+    i = 0
+    while i < len(tokens):
+        kind, number = tokens[i]
+        if kind != "num":
+            return None
+        scale: int | None = None
+        half = False
+        if i + 1 < len(tokens) and tokens[i + 1][0] == "mul":
+            scale = _MULTIPLIERS[tokens[i + 1][1]]
+            i += 1
+            if i + 1 < len(tokens) and tokens[i + 1][0] == "half":
+                half = True
+                i += 1
+        parts.append((number, scale, half))
+        i += 1
+    return parts or None
+
+
+def _first_part_value(part: _Part) -> Decimal | None:
+    number, scale, half = part
+    value = _read_number(number, multiplier=scale is not None)
+    if value is None:
+        return None
+    if half and not _is_whole(value):
+        return None
+    return value * (scale or 1) + (Decimal(scale) / 2 if half and scale else 0)
+
+
+def _later_part_value(part: _Part, previous: _Part, is_last: bool) -> Decimal | None:
+    """Value of a part after the first: a plain integer in a smaller unit."""
+    number, scale, half = part
+    previous_scale, previous_half = previous[1], previous[2]
+    if previous_scale is None or previous_half or not number.isdigit():
+        return None
+    if scale is None:
+        # "3 triệu 500": a last bare group of exactly three digits, next lower unit.
+        if not is_last or len(number) != 3:
+            return None
+        scale = previous_scale // 1000
+    elif scale >= previous_scale:
+        return None
+    if int(number) * scale >= previous_scale:
+        return None
+    return Decimal(int(number) * scale) + (Decimal(scale) / 2 if half else 0)
+
+
+def _money_value(parts: list[_Part]) -> Decimal | None:
+    total = _first_part_value(parts[0])
+    for index in range(1, len(parts)):
+        if total is None:
+            return None
+        is_last = index == len(parts) - 1
+        value = _later_part_value(parts[index], parts[index - 1], is_last)
+        total = None if value is None else total + value
+    return total
+
+
+def parse_money(raw: str) -> int:
+    """Read an amount such as "2.500.000", "600 nghìn", "1,1 triệu" or "2 tỷ 200 triệu"."""
+    text = _DOLLAR_PHRASE.sub("usd", fold(raw))
+    if not text:
+        raise ParseError("empty")
+    tokens = _money_tokens(text)
+    parts = _money_parts(tokens) if tokens else None
+    value = _money_value(parts) if parts else None
+    if value is None:
+        raise ParseError("not_money")
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------
+
+_RELATIVE_DAYS: dict[str, int] = {
+    "hom nay": 0,
+    "nay": 0,
+    "hom qua": -1,
+    "hom kia": -2,
+    "ngay mai": 1,
+    "mai": 1,
+}
+_DAY_FIRST = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*([/.\-])\s*(\d{1,2})(?:\s*\2\s*(\d{4}|\d{2}))?")
+_YEAR_FIRST = re.compile(r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})")
+_IN_WORDS = re.compile(r"(?:ngay\s+)?(\d{1,2})\s+thang\s+(\d{1,2})(?:\s*,?\s*nam\s+(\d{4}|\d{2}))?")
+_MIN_YEAR = 1975
+_MAX_YEARS_AHEAD = 10
+
+
+def _date_parts(text: str, today: datetime.date) -> tuple[int, int, int] | None:
+    """Find (day, month, year) in folded text; None when the shape is unknown."""
+    if match := _YEAR_FIRST.fullmatch(text):
+        return int(match[4]), int(match[3]), int(match[1])
+    if match := _DAY_FIRST.fullmatch(text):
+        day, month, year = match[1], match[3], match[4]
+    elif match := _IN_WORDS.fullmatch(text):
+        day, month, year = match[1], match[2], match[3]
+    else:
+        return None
+    if year is None:
+        return int(day), int(month), today.year
+    return int(day), int(month), int(year) + (2000 if len(year) == 2 else 0)
+
+
+def _build_date(day: int, month: int, year: int, today: datetime.date) -> datetime.date:
+    if not _MIN_YEAR <= year <= today.year + _MAX_YEARS_AHEAD:
+        raise ParseError("year_out_of_range", year=year)
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        raise ParseError("impossible_date", day=day, month=month, year=year) from None
+
+
+def parse_date(raw: str, today: datetime.date) -> datetime.date:
+    """Read a date such as "12/3/2023", "12 tháng 3" or "hôm qua", relative to `today`."""
+    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
+    if not text:
+        raise ParseError("empty")
+    if text in _RELATIVE_DAYS:
+        return today + datetime.timedelta(days=_RELATIVE_DAYS[text])
+    parts = _date_parts(text, today)
+    if parts is None:
+        raise ParseError("not_date")
+    return _build_date(*parts, today)
+
+
+# ---------------------------------------------------------------------------
+# Yes / no
+# ---------------------------------------------------------------------------
+
+_YES = frozenset(
+    {"co", "c", "yes", "y", "u", "dung", "phai", "roi", "ok", "okay", "dong y", "vang", "da"}
+)
+_NO = frozenset(
+    {"khong", "k", "ko", "kg", "no", "n", "chua", "sai", "khong co", "khong phai", "chua co"}
+)
+_POLITE_LEADERS = frozenset({"da", "vang"})
+_POLITE_TRAILERS = frozenset({"a", "nhe", "nha"})
+
+
+def _strip_polite(words: list[str]) -> list[str]:
+    """Drop polite particles: "dạ có ạ" -> "có"."""
+    if len(words) > 1 and words[-1] in _POLITE_TRAILERS:
+        words = words[:-1]
+    if len(words) > 1 and words[0] in _POLITE_LEADERS:
+        words = words[1:]
+    return words
+
+
+def parse_yes_no(raw: str) -> bool:
+    """Read yes/no answers such as "có", "ko", "đúng", "chưa"."""
+    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
+    if not text:
+        raise ParseError("empty")
+    answer = " ".join(_strip_polite(text.replace(",", " ").split()))
+    if answer in _YES:
+        return True
+    if answer in _NO:
+        return False
+    raise ParseError("not_yes_no")
+
+
+# ---------------------------------------------------------------------------
+# Choices
+# ---------------------------------------------------------------------------
+
+_CHOICE_NUMBER = re.compile(r"(?:so\s*)?(\d+)\s*[.)]?")
+_MIN_PREFIX = 3
+
+
+def _choice_by_number(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
+    match = _CHOICE_NUMBER.fullmatch(text)
+    if match is None:
+        return None
+    index = int(match[1])
+    if not 1 <= index <= len(choices):
+        raise ParseError("not_choice", count=len(choices))
+    return choices[index - 1][0]
+
+
+def _choice_by_name(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
+    for key, label in choices:
+        if text in (fold(key), fold(label)):
+            return key
+    if len(text) < _MIN_PREFIX:
+        return None
+    matches = [key for key, label in choices if fold(label).startswith(text)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def parse_choice(raw: str, choices: Sequence[tuple[str, str]]) -> str:
+    """Pick a key from (key, label) pairs by number, key, label or label prefix."""
+    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
+    if not text:
+        raise ParseError("empty")
+    key = _choice_by_number(text, choices)
+    if key is None:
+        key = _choice_by_name(text, choices)
+    if key is None:
+        raise ParseError("not_choice", count=len(choices))
+    return key

@@ -1,0 +1,35 @@
+"""The one message model every channel adapter translates to and from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A user's message or button press, whatever the messenger."""
+
+    channel: str
+    user_id: str
+    chat_id: str
+    text: str = ""
+    choice: str | None = None  # key of a pressed button, when the channel has buttons
+    update_id: str | None = None
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str
+    label: str
+
+
+@dataclass
+class Outgoing:
+    """A reply. Channels render choices as buttons or as a numbered list."""
+
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+    file_path: Path | None = None
+    chat_id: str = ""

@@ -1,0 +1,70 @@
+"""One message's processing context: the person, their conversation state, the replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from handlers.forms.parsing import fold
+from handlers.messages import Choice, Incoming, Outgoing
+from storage.repo import Person
+from templates.catalog import t
+
+# State keys that survive a change of screen: the coordinator's chosen unit and the draft.
+PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft")
+
+
+@dataclass
+class Turn:
+    db: AsyncSession
+    incoming: Incoming
+    person: Person | None
+    state: dict[str, Any]
+    today: date
+    settings: Settings
+    replies: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.incoming.text
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.person is not None and self.person.member.role == "coordinator"
+
+    def say(self, key: str, /, choices: list[tuple[str, str]] | None = None, **params: Any) -> None:
+        """Reply with a catalogue message; choices become what a number or label selects."""
+        self.say_text(t(key, **params), choices)
+
+    def say_text(self, text: str, choices: list[tuple[str, str]] | None = None) -> None:
+        self.replies.append(Outgoing(text=text, choices=[Choice(k, v) for k, v in choices or []]))
+        if choices is not None:
+            self.state["choices"] = [list(pair) for pair in choices]
+
+    def go(self, screen: str, **data: Any) -> None:
+        """Move to a screen, keeping only the persistent parts of the state."""
+        kept = {k: self.state[k] for k in PERSISTENT_KEYS if k in self.state}
+        self.state.clear()
+        self.state.update(kept, screen=screen, **data)
+
+    def picked(self) -> str | None:
+        """The key of the on-screen choice this message selects, if any.
+
+        A pressed button gives its key; typed text may be the number shown, the key or
+        the label (accent- and case-insensitive).
+        """
+        offered = self.state.get("choices", [])
+        if self.incoming.choice is not None:
+            keys = {key for key, _ in offered}
+            return self.incoming.choice if self.incoming.choice in keys else None
+        wanted = fold(self.text).rstrip(".")
+        if wanted.isdigit() and 1 <= int(wanted) <= len(offered):
+            return offered[int(wanted) - 1][0]
+        for key, label in offered:
+            if wanted in (fold(key), fold(label)):
+                return key
+        return None

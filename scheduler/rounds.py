@@ -1,0 +1,42 @@
+"""Reporting round identifiers (đợt báo cáo): 2023-H1 (6 months), 2023-Y (year), ad hoc ids."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from handlers.forms.parsing import ParseError, fold
+from templates.catalog import t
+
+_ROUND_ID = re.compile(r"^(\d{4})-(H1|Y|[A-Z][A-Z0-9]{0,11})$")
+_HALF_WORDS = re.compile(r"^(?:6 thang(?: dau nam)?|h1)\s*(?:nam\s*)?(\d{4})$")
+_YEAR_WORDS = re.compile(r"^(?:ca\s+)?nam\s*(\d{4})$")
+
+
+def parse_round_id(raw: str) -> str:
+    """Canonical round id from "2023-Y", "2023 h1", "6 tháng 2023", "năm 2023"."""
+    text = fold(raw)
+    if not text:
+        raise ParseError("empty")
+    candidate = re.sub(r"\s+", "-", text.upper())
+    if _ROUND_ID.match(candidate):
+        return candidate
+    if match := _HALF_WORDS.match(text):
+        return f"{match.group(1)}-H1"
+    if match := _YEAR_WORDS.match(text):
+        return f"{match.group(1)}-Y"
+    raise ParseError("not_round")
+
+
+def recent_round_ids(today: date) -> list[str]:
+    """The rounds a focal point most likely means, newest first."""
+    year = today.year
+    return [f"{year}-Y", f"{year}-H1", f"{year - 1}-Y"]
+
+
+def round_label(round_id: str) -> str:
+    """ "2023-H1" -> "6 tháng đầu năm 2023"; "2023-Y" -> "năm 2023"; ad hoc ids unchanged."""
+    year, _, part = round_id.partition("-")
+    if part in ("H1", "Y"):
+        return t(f"round.{part.lower()}", year=year)
+    return t("round.adhoc", round_id=round_id)

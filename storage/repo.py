@@ -1,0 +1,288 @@
+"""Small query functions over an AsyncSession. No messenger, no conversation logic."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.forms.parsing import fold
+from storage.clock import utcnow
+from storage.models import (
+    AuditEntry,
+    ConversationSession,
+    Identity,
+    Invite,
+    Member,
+    ProcessedUpdate,
+    Record,
+    Unit,
+)
+
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
+INVITE_LENGTH = 8
+
+
+# --- updates and sessions ---------------------------------------------------------------
+
+
+async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
+    """Record an update id; False when it was processed before."""
+    seen = await db.scalar(
+        select(ProcessedUpdate.id).where(
+            ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_id
+        )
+    )
+    if seen is not None:
+        return False
+    db.add(ProcessedUpdate(channel=channel, update_id=update_id))
+    return True
+
+
+async def load_session(db: AsyncSession, channel: str, user_id: str) -> ConversationSession:
+    session = await db.scalar(
+        select(ConversationSession).where(
+            ConversationSession.channel == channel, ConversationSession.user_id == user_id
+        )
+    )
+    if session is None:
+        session = ConversationSession(channel=channel, user_id=user_id, state={})
+        db.add(session)
+    return session
+
+
+# --- units ------------------------------------------------------------------------------
+
+
+async def list_units(db: AsyncSession) -> Sequence[Unit]:
+    return (await db.scalars(select(Unit).where(Unit.active).order_by(Unit.id))).all()
+
+
+async def find_units(db: AsyncSession, query: str) -> list[Unit]:
+    """Units whose accent-insensitive name contains every word of the query."""
+    words = fold(query).split()
+    return [unit for unit in await list_units(db) if all(w in fold(unit.name) for w in words)]
+
+
+async def unit_by_name(db: AsyncSession, name: str) -> Unit | None:
+    wanted = fold(name)
+    for unit in await list_units(db):
+        if fold(unit.name) == wanted or unit.code == name.strip():
+            return unit
+    return None
+
+
+async def add_unit(db: AsyncSession, name: str, code: str = "", group: str = "khac") -> Unit:
+    unit = Unit(name=name, code=code or slug(name), group=group)
+    db.add(unit)
+    await db.flush()
+    return unit
+
+
+def slug(name: str) -> str:
+    return "-".join(fold(name).replace("đ", "d").split())[:64]
+
+
+# --- members ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member as seen on one channel."""
+
+    member: Member
+    identity: Identity
+
+
+async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
+    row = (
+        await db.execute(
+            select(Member, Identity)
+            .join(Identity, Identity.member_id == Member.id)
+            .where(Identity.channel == channel, Identity.user_id == user_id)
+        )
+    ).first()
+    return Person(row[0], row[1]) if row else None
+
+
+async def add_member(
+    db: AsyncSession, *, name: str, role: str, unit_id: int | None, channel: str, user_id: str
+) -> Person:
+    member = Member(name=name, role=role, unit_id=unit_id)
+    db.add(member)
+    await db.flush()
+    identity = Identity(member_id=member.id, channel=channel, user_id=user_id, chat_id=user_id)
+    db.add(identity)
+    await db.flush()
+    return Person(member, identity)
+
+
+# --- invites ----------------------------------------------------------------------------
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def looks_like_code(text: str) -> bool:
+    code = normalise_code(text)
+    return len(code) == INVITE_LENGTH and all(ch in INVITE_ALPHABET for ch in code)
+
+
+async def create_invite(
+    db: AsyncSession,
+    *,
+    role: str,
+    unit_id: int | None,
+    ttl: timedelta,
+    created_by: int | None = None,
+    member_id: int | None = None,
+) -> str:
+    """A fresh code; only its hash is stored."""
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+    db.add(
+        Invite(
+            code_hash=hash_code(code),
+            role=role,
+            unit_id=unit_id,
+            member_id=member_id,
+            created_by=created_by,
+            expires_at=utcnow() + ttl,
+        )
+    )
+    await db.flush()
+    return code
+
+
+async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
+    invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
+    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+        return None
+    return invite
+
+
+async def redeem_invite(
+    db: AsyncSession, invite: Invite, *, channel: str, user_id: str, name: str
+) -> Person:
+    """Register a new member, or link a new channel to the invite's existing member."""
+    if invite.member_id is not None:
+        member = await db.get(Member, invite.member_id)
+        identity = Identity(member_id=member.id, channel=channel, user_id=user_id, chat_id=user_id)
+        db.add(identity)
+        await db.flush()
+        person = Person(member, identity)
+    else:
+        person = await add_member(
+            db,
+            name=name,
+            role=invite.role,
+            unit_id=invite.unit_id,
+            channel=channel,
+            user_id=user_id,
+        )
+    invite.used_at = utcnow()
+    invite.used_by = person.member.id
+    return person
+
+
+# --- records ----------------------------------------------------------------------------
+
+
+async def create_record(
+    db: AsyncSession,
+    *,
+    kind: str,
+    unit_id: int,
+    submitted_by: int | None,
+    values: dict[str, Any],
+    event_date: date | None,
+    round_id: str | None,
+    created_at: datetime | None = None,
+) -> Record:
+    now = created_at or utcnow()
+    record = Record(
+        kind=kind,
+        unit_id=unit_id,
+        submitted_by=submitted_by,
+        values=values,
+        event_date=event_date,
+        round_id=round_id,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(record)
+    await db.flush()
+    return record
+
+
+async def live_record(db: AsyncSession, record_id: int) -> Record | None:
+    record = await db.get(Record, record_id)
+    return record if record is not None and record.deleted_at is None else None
+
+
+async def unit_records(
+    db: AsyncSession, unit_id: int, *, offset: int, limit: int
+) -> tuple[Sequence[Record], int]:
+    """One page of a unit's live records, newest first, and the total count."""
+    live = (Record.unit_id == unit_id, Record.deleted_at.is_(None))
+    total = await db.scalar(select(func.count(Record.id)).where(*live))
+    page = await db.scalars(
+        select(Record).where(*live).order_by(Record.id.desc()).offset(offset).limit(limit)
+    )
+    return page.all(), total or 0
+
+
+async def records_between(
+    db: AsyncSession, start: date | None = None, end: date | None = None
+) -> Sequence[tuple[Record, Unit]]:
+    """Live records with their unit; dated records filtered by event date, per-round
+    records (no date) filtered by the year of their round id."""
+    query = (
+        select(Record, Unit)
+        .join(Unit, Unit.id == Record.unit_id)
+        .where(Record.deleted_at.is_(None))
+        .order_by(Record.kind, Record.event_date, Record.id)
+    )
+    rows = (await db.execute(query)).all()
+    return [(r, u) for r, u in rows if _in_range(r, start, end)]
+
+
+def _in_range(record: Record, start: date | None, end: date | None) -> bool:
+    if record.event_date is None:
+        if record.round_id is None:
+            return True
+        year = int(record.round_id[:4])
+        return (start is None or year >= start.year) and (end is None or year <= end.year)
+    return (start is None or record.event_date >= start) and (
+        end is None or record.event_date <= end
+    )
+
+
+async def audit(
+    db: AsyncSession,
+    *,
+    member_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    db.add(
+        AuditEntry(
+            member_id=member_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            details=details or {},
+        )
+    )
