@@ -21,7 +21,6 @@ from handlers.forms.parsing import fold, nfc
 from handlers.messages import Incoming, Outgoing
 from handlers.turn import Turn
 from storage import repo
-from storage.clock import utcnow
 from templates.catalog import t
 
 log = logging.getLogger(__name__)
@@ -177,23 +176,22 @@ class Engine:
             ):
                 return []
             person = await repo.person_by_identity(db, incoming.channel, incoming.user_id)
-            session = await repo.load_session(db, incoming.channel, incoming.user_id)
+            saved = await repo.load_state(db, incoming.channel, incoming.user_id)
             turn = Turn(
                 db=db,
                 incoming=incoming,
                 person=person,
-                state=copy.deepcopy(session.state or {}),
+                state=copy.deepcopy(saved.state),
                 today=self._clock().astimezone(self._settings.tz).date(),
                 settings=self._settings,
             )
             if person is None:
                 await self._unregistered(turn)
-            elif not person.member.active:
+            elif not person.active:
                 turn.say("errors.member_inactive")
             else:
                 await self._registered(turn)
-            session.state = turn.state
-            session.updated_at = utcnow()
+            await repo.save_state(db, saved, turn.state)
             return turn.replies
 
     async def _unregistered(self, turn: Turn) -> None:
@@ -209,26 +207,30 @@ class Engine:
             return
         name = turn.incoming.display_name or turn.incoming.user_id
         person = await repo.redeem_invite(
-            turn.db, invite, channel=turn.incoming.channel, user_id=turn.incoming.user_id, name=name
+            turn.db,
+            invite,
+            channel=turn.incoming.channel,
+            user_id=turn.incoming.user_id,
+            chat_id=turn.incoming.chat_id,
+            name=name,
         )
-        person.identity.chat_id = turn.incoming.chat_id
         turn.person = person
         await repo.audit(
-            turn.db, member_id=person.member.id, action="register", entity="member",
-            entity_id=person.member.id, details={"channel": turn.incoming.channel},
+            turn.db, member_id=person.member_id, action="register", entity="member",
+            entity_id=person.member_id, details={"channel": turn.incoming.channel},
         )  # fmt: skip
         unit_name = await self._adopt_unit(turn)
         turn.say(
             "register.welcome",
             name=name,
-            role=t(f"roles.{person.member.role}"),
+            role=t(f"roles.{person.role}"),
             unit=unit_name,
         )
         await menu.show(turn)
 
     async def _adopt_unit(self, turn: Turn) -> str:
         """A focal point always acts for their own unit."""
-        unit_id = turn.person.member.unit_id
+        unit_id = turn.person.unit_id
         if unit_id is None:
             return self._settings.department_name
         unit = next(u for u in await repo.list_units(turn.db) if u.id == unit_id)
@@ -236,7 +238,7 @@ class Engine:
         return unit.name
 
     async def _registered(self, turn: Turn) -> None:
-        if not turn.is_coordinator and turn.state.get("acting_unit") != turn.person.member.unit_id:
+        if not turn.is_coordinator and turn.state.get("acting_unit") != turn.person.unit_id:
             await self._adopt_unit(turn)
         word = _command(turn.text) if turn.incoming.choice is None else None
         if word == "start" and repo.looks_like_code(_argument(turn.text)):

@@ -23,7 +23,7 @@ async def show(turn: Turn) -> None:
     turn.say(
         "menu.prompt",
         choices=menu_choices(turn),
-        name=turn.person.member.name,
+        name=turn.person.name,
         unit=turn.state.get("acting_unit_name", ""),
         coordinator=turn.is_coordinator,
     )

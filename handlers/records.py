@@ -234,7 +234,7 @@ async def _save(turn: Turn) -> None:
         turn.say("record.missing", choices=turn.state["choices"], labels=missing)
         return
     stored = form.values_to_json(values)
-    member_id = turn.person.member.id
+    member_id = turn.person.member_id
     if draft.get("record_id"):
         record = await repo.live_record(turn.db, draft["record_id"])
         if record is None or record.version != draft["version"]:
@@ -441,7 +441,7 @@ async def on_confirm_delete(turn: Turn) -> None:
         record.deleted_at = utcnow()
         record.version += 1
         await repo.audit(
-            turn.db, member_id=turn.person.member.id, action="delete", entity="record",
+            turn.db, member_id=turn.person.member_id, action="delete", entity="record",
             entity_id=record.id, details={"kind": record.kind},
         )  # fmt: skip
         turn.say("records.deleted", record_id=record_id)

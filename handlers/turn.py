@@ -34,7 +34,7 @@ class Turn:
 
     @property
     def is_coordinator(self) -> bool:
-        return self.person is not None and self.person.member.role == "coordinator"
+        return self.person is not None and self.person.role == "coordinator"
 
     def say(self, key: str, /, choices: list[tuple[str, str]] | None = None, **params: Any) -> None:
         """Reply with a catalogue message; choices become what a number or label selects."""

@@ -93,10 +93,10 @@ async def on_invite_role(turn: Turn) -> None:
 async def _issue_invite(turn: Turn, role: str, unit_id: int | None, unit_name: str) -> None:
     ttl = timedelta(days=turn.settings.invite_ttl_days)
     code = await repo.create_invite(
-        turn.db, role=role, unit_id=unit_id, ttl=ttl, created_by=turn.person.member.id
+        turn.db, role=role, unit_id=unit_id, ttl=ttl, created_by=turn.person.member_id
     )
     await repo.audit(
-        turn.db, member_id=turn.person.member.id, action="invite", entity="unit",
+        turn.db, member_id=turn.person.member_id, action="invite", entity="unit",
         entity_id=unit_id, details={"role": role},
     )  # fmt: skip
     turn.say(
@@ -121,7 +121,7 @@ async def add_unit(turn: Turn, argument: str) -> None:
         return
     unit = await repo.add_unit(turn.db, name)
     await repo.audit(
-        turn.db, member_id=turn.person.member.id, action="create", entity="unit",
+        turn.db, member_id=turn.person.member_id, action="create", entity="unit",
         entity_id=unit.id, details={"name": name},
     )  # fmt: skip
     turn.say("units.added", unit=name)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.forms.parsing import fold
@@ -32,29 +33,58 @@ INVITE_LENGTH = 8
 # --- updates and sessions ---------------------------------------------------------------
 
 
+def _insert_ignoring_duplicates(db: AsyncSession, table: type) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.bind.dialect.name]
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
-    """Record an update id; False when it was processed before."""
-    seen = await db.scalar(
-        select(ProcessedUpdate.id).where(
-            ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_id
+    """Record an update id; False when it was processed before (also across processes)."""
+    result = await db.execute(
+        _insert_ignoring_duplicates(db, ProcessedUpdate).values(
+            channel=channel, update_id=update_id, processed_at=utcnow()
         )
     )
-    if seen is not None:
-        return False
-    db.add(ProcessedUpdate(channel=channel, update_id=update_id))
-    return True
+    return result.rowcount == 1
 
 
-async def load_session(db: AsyncSession, channel: str, user_id: str) -> ConversationSession:
-    session = await db.scalar(
-        select(ConversationSession).where(
-            ConversationSession.channel == channel, ConversationSession.user_id == user_id
+@dataclass
+class SavedState:
+    """A conversation state as loaded, so that saving can skip an unchanged one."""
+
+    channel: str
+    user_id: str
+    state: dict[str, Any]
+    row_id: int | None = None
+
+
+async def load_state(db: AsyncSession, channel: str, user_id: str) -> SavedState:
+    row = (
+        await db.execute(
+            select(ConversationSession.id, ConversationSession.state).where(
+                ConversationSession.channel == channel, ConversationSession.user_id == user_id
+            )
         )
-    )
-    if session is None:
-        session = ConversationSession(channel=channel, user_id=user_id, state={})
-        db.add(session)
-    return session
+    ).first()
+    if row is None:
+        return SavedState(channel, user_id, {})
+    return SavedState(channel, user_id, row.state or {}, row.id)
+
+
+async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any]) -> None:
+    if saved.row_id is None:
+        await db.execute(
+            insert(ConversationSession).values(
+                channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
+            )
+        )
+    elif state != saved.state:
+        await db.execute(
+            update(ConversationSession)
+            .where(ConversationSession.id == saved.row_id)
+            .values(state=state, updated_at=utcnow())
+        )
 
 
 # --- units ------------------------------------------------------------------------------
@@ -94,33 +124,45 @@ def slug(name: str) -> str:
 
 @dataclass(frozen=True)
 class Person:
-    """A member as seen on one channel."""
+    """A member as seen on one channel (read-only values, loaded once per message)."""
 
-    member: Member
-    identity: Identity
+    member_id: int
+    name: str
+    role: str
+    unit_id: int | None
+    active: bool
+    channel: str
+    chat_id: str
+
+
+_PERSON_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.role,
+    Member.unit_id,
+    Member.active,
+    Identity.channel,
+    Identity.chat_id,
+)
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
     row = (
         await db.execute(
-            select(Member, Identity)
+            select(*_PERSON_COLUMNS)
             .join(Identity, Identity.member_id == Member.id)
             .where(Identity.channel == channel, Identity.user_id == user_id)
         )
     ).first()
-    return Person(row[0], row[1]) if row else None
+    return Person(*row) if row else None
 
 
-async def add_member(
-    db: AsyncSession, *, name: str, role: str, unit_id: int | None, channel: str, user_id: str
-) -> Person:
-    member = Member(name=name, role=role, unit_id=unit_id)
-    db.add(member)
+async def add_identity(db: AsyncSession, member: Member, channel: str, user_id: str, chat_id: str):
+    db.add(Identity(member_id=member.id, channel=channel, user_id=user_id, chat_id=chat_id))
     await db.flush()
-    identity = Identity(member_id=member.id, channel=channel, user_id=user_id, chat_id=user_id)
-    db.add(identity)
-    await db.flush()
-    return Person(member, identity)
+    return Person(
+        member.id, member.name, member.role, member.unit_id, member.active, channel, chat_id
+    )
 
 
 # --- invites ----------------------------------------------------------------------------
@@ -172,27 +214,18 @@ async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
 
 
 async def redeem_invite(
-    db: AsyncSession, invite: Invite, *, channel: str, user_id: str, name: str
+    db: AsyncSession, invite: Invite, *, channel: str, user_id: str, chat_id: str, name: str
 ) -> Person:
     """Register a new member, or link a new channel to the invite's existing member."""
     if invite.member_id is not None:
         member = await db.get(Member, invite.member_id)
-        identity = Identity(member_id=member.id, channel=channel, user_id=user_id, chat_id=user_id)
-        db.add(identity)
-        await db.flush()
-        person = Person(member, identity)
     else:
-        person = await add_member(
-            db,
-            name=name,
-            role=invite.role,
-            unit_id=invite.unit_id,
-            channel=channel,
-            user_id=user_id,
-        )
+        member = Member(name=name, role=invite.role, unit_id=invite.unit_id)
+        db.add(member)
+        await db.flush()
     invite.used_at = utcnow()
-    invite.used_by = person.member.id
-    return person
+    invite.used_by = member.id
+    return await add_identity(db, member, channel, user_id, chat_id)
 
 
 # --- records ----------------------------------------------------------------------------

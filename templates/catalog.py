@@ -56,6 +56,6 @@ def has(key: str) -> bool:
     return key in _templates()
 
 
-def t(key: str, **params: Any) -> str:
+def t(key: str, /, **params: Any) -> str:
     """The message `key` rendered with `params`; a missing key is a programming error."""
     return _templates()[key].render(**params).strip()
