@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -58,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(app: App, args: argparse.Namespace) -> int:
-    """No messenger token yet: the terminal chat with demo units."""
+    """The bot on its messengers; with no token, the terminal chat with demo units."""
+    if app.settings.telegram_bot_token:
+        from bot.runtime import serve
+
+        return await serve(app)
     return await _chat(app, argparse.Namespace(user="demo"))
 
 
@@ -150,6 +155,9 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_main(args))

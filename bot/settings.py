@@ -35,6 +35,21 @@ class Settings(BaseSettings):
     # Conversation.
     page_size: int = 8
 
+    # Telegram: no token means the terminal chat. Mode "polling" or "webhook".
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_file_base_url: str = "https://api.telegram.org/file/bot"
+    telegram_mode: str = "polling"
+    telegram_webhook_secret: str = ""
+    # Updates handled at once (the engine serialises database work; this overlaps sending).
+    telegram_concurrency: int = 8
+    send_retries: int = 3
+
+    # The backend (health check, webhooks, file downloads).
+    public_base_url: str = ""
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -319,3 +319,12 @@ async def audit(
             details=details or {},
         )
     )
+
+
+async def mark_blocked(db: AsyncSession, channel: str, chat_id: str) -> None:
+    """The person blocked the bot on this channel: stop sending there, show it to coordinators."""
+    await db.execute(
+        update(Identity)
+        .where(Identity.channel == channel, Identity.chat_id == chat_id)
+        .values(blocked_at=utcnow())
+    )

@@ -1,0 +1,231 @@
+"""Telegram channel: python-telegram-bot translating updates to Incoming and rendering
+Outgoing (choices as inline buttons, long texts split, files as documents).
+
+Texts are sent without a parse mode, so whatever a user typed comes back exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import App
+from handlers.engine import COMMANDS
+from handlers.messages import Incoming, Outgoing
+from storage import repo
+from templates.catalog import t
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+MENU_COMMANDS = ("moi", "cuatoi", "huy", "menu", "trogiup", "donvi", "taoma")
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line boundaries where possible."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single overlong line: cut it hard
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup | None:
+    if not outgoing.choices:
+        return None
+    rows = []
+    for choice in outgoing.choices:
+        if len(choice.key.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data too long: {choice.key!r}")
+        rows.append([InlineKeyboardButton(choice.label, callback_data=choice.key)])
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramChannel:
+    """One bot on Telegram, serving the engine of `app`."""
+
+    def __init__(self, app: App, webhook: bool = False) -> None:
+        settings = app.settings
+        self.app = app
+        self.webhook = webhook
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token)
+            .base_url(settings.telegram_api_base_url)
+            .base_file_url(settings.telegram_file_base_url)
+            .rate_limiter(AIORateLimiter(max_retries=settings.send_retries))
+            .concurrent_updates(settings.telegram_concurrency)
+        )
+        if webhook:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
+        self.application.add_handler(CallbackQueryHandler(self._on_update))
+        self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token (getMe), register commands, start polling or the webhook."""
+        await self.application.initialize()
+        await self.application.bot.set_my_commands(
+            [BotCommand(name, t(f"commands.{name}")) for name in MENU_COMMANDS if name in COMMANDS]
+        )
+        await self.application.start()
+        settings = self.app.settings
+        if self.webhook:
+            await self.application.bot.set_webhook(
+                url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
+                secret_token=settings.telegram_webhook_secret or None,
+                allowed_updates=["message", "callback_query"],
+            )
+        else:
+            await self.application.updater.start_polling(
+                poll_interval=0, timeout=10, allowed_updates=["message", "callback_query"]
+            )
+
+    async def stop(self) -> None:
+        """Stop taking updates, let those in flight finish, then shut down."""
+        if self.application.updater and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def process_json(self, data: dict) -> None:
+        """Webhook: process one update and return when its effects are committed."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.process_update(update)
+
+    @property
+    def username(self) -> str:
+        return self.application.bot.username
+
+    # --- incoming -----------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        query = update.callback_query
+        if query is not None:
+            await self._acknowledge(query)
+        message = update.message
+        if query is None and (message is None or message.text is None):
+            await self.send(Outgoing(text=t("errors.text_only"), chat_id=str(chat.id)))
+            return
+        incoming = Incoming(
+            channel=CHANNEL,
+            user_id=str(user.id),
+            chat_id=str(chat.id),
+            text=message.text if message else "",
+            choice=query.data if query else None,
+            update_id=str(update.update_id),
+            display_name=user.full_name,
+        )
+        for reply in await self.app.engine.handle(incoming):
+            await self.send(reply)
+
+    async def _acknowledge(self, query: CallbackQuery) -> None:
+        """Answer the button press and edit its prompt to show what was chosen."""
+        try:
+            await query.answer()
+        except TelegramError as error:
+            log.warning("answerCallbackQuery failed: %s", error)
+        message = query.message
+        markup = getattr(message, "reply_markup", None)
+        if message is None or markup is None:
+            return
+        labels = {b.callback_data: b.text for row in markup.inline_keyboard for b in row}
+        chosen = labels.get(query.data)
+        text = message.text or ""
+        if chosen is not None:
+            text = f"{text}\n\n{t('telegram.chosen', label=chosen)}"
+        try:
+            await query.edit_message_text(text=text[:MAX_TEXT])
+        except TelegramError as error:
+            log.warning("could not edit the prompt: %s", error)
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    async def send(self, outgoing: Outgoing) -> bool:
+        """Deliver one reply; False when it could not be (blocked user, repeated failure)."""
+        chat_id = outgoing.chat_id
+        pieces = split_text(outgoing.text)
+        try:
+            for index, piece in enumerate(pieces):
+                last = index == len(pieces) - 1
+                await self._with_retries(
+                    self.application.bot.send_message,
+                    chat_id=chat_id,
+                    text=piece,
+                    reply_markup=keyboard(outgoing) if last else None,
+                )
+            if outgoing.file_path is not None:
+                with outgoing.file_path.open("rb") as handle:
+                    await self._with_retries(
+                        self.application.bot.send_document,
+                        chat_id=chat_id,
+                        document=handle,
+                        filename=outgoing.file_path.name,
+                    )
+        except Forbidden:
+            await self._mark_blocked(chat_id)
+            return False
+        except TelegramError as error:
+            log.error("could not send to %s: %s", chat_id, error)
+            return False
+        return True
+
+    async def _with_retries(self, method, **kwargs):
+        """Timeouts and server errors are retried with backoff; 429 is the rate limiter's."""
+        attempts = self.app.settings.send_retries + 1
+        for attempt in range(attempts):
+            try:
+                return await method(**kwargs)
+            except BadRequest:
+                raise
+            except NetworkError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
+                document = kwargs.get("document")
+                if document is not None:
+                    document.seek(0)
+
+    async def _mark_blocked(self, chat_id: str) -> None:
+        log.info("telegram chat %s blocked the bot", chat_id)
+        async with self.app.sessions() as db, db.begin():
+            await repo.mark_blocked(db, CHANNEL, chat_id)
