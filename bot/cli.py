@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot import cli_rounds
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
 from bot.settings import Settings
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer = commands.add_parser("import", help=t("cli.import"))
     importer.add_argument("path", type=Path)
     importer.add_argument("--create-units", action="store_true")
+    cli_rounds.add_parsers(commands, _date_arg)
     return parser
 
 
@@ -143,6 +145,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "units": _units,
     "export": _export,
     "import": _import,
+    "round": cli_rounds.run_round,
+    "status": cli_rounds.run_status,
+    "remind": cli_rounds.run_remind,
 }
 
 

@@ -16,7 +16,8 @@ CHANNEL = "console"
 def render(reply: Outgoing) -> str:
     """Text, then the choices as a numbered list (answer with the number or the words)."""
     lines = [reply.text]
-    lines += [f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, 1)]
+    if reply.numbered:
+        lines += [f"  {n}. {choice.label}" for n, choice in enumerate(reply.choices, 1)]
     if reply.file_path is not None:
         lines.append("  " + t("console.file", path=reply.file_path))
     return "\n".join(lines)

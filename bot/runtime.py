@@ -7,13 +7,17 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import datetime
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.error import InvalidToken, NetworkError
 
 from bot.app import App
-from bot.telegram import TelegramChannel
+from bot.channels import Channels
+from bot.telegram import CHANNEL, TelegramChannel
 from bot.web import build_web_app
+from scheduler.reminders import Reminders
 from templates.catalog import t
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,10 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     telegram = TelegramChannel(app, webhook=settings.telegram_mode == "webhook")
+    channels = Channels()
+    channels.register(CHANNEL, telegram.send)
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
+    reminders = Reminders(app.sessions, settings, channels.deliver)
     runner = web.AppRunner(build_web_app(app, telegram), shutdown_timeout=10)
     await runner.setup()
     site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
@@ -42,6 +50,12 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         await runner.cleanup()
         return 2
     await site.start()
+    # Every minute, and once right away: slots missed while the process was down go out now.
+    scheduler.add_job(
+        reminders.tick, "interval", minutes=1, next_run_time=datetime.now(settings.tz),
+        max_instances=1, coalesce=True,
+    )  # fmt: skip
+    scheduler.start()
     print(
         t("cli.running", username=telegram.username, mode=settings.telegram_mode,
           host=settings.listen_host, port=settings.listen_port),
@@ -49,6 +63,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     )  # fmt: skip
     await stop.wait()
     log.info("stopping: no new updates, finishing those in flight")
+    scheduler.shutdown(wait=False)
     await runner.shutdown()  # the webhook stops taking requests; in-flight ones complete
     await telegram.stop()  # polling stops; handlers still running are awaited
     await runner.cleanup()

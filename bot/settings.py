@@ -50,6 +50,35 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
 
+    # Reporting rounds: the recurring ones' periods and deadlines (day/month), the grace
+    # after a deadline during which a round stays open, and the reminder plan.
+    round_h1_period: tuple[str, str] = ("1/1", "30/6")
+    round_y_period: tuple[str, str] = ("1/1", "31/12")
+    round_h1_deadline: str = "25/5"
+    round_y_deadline: str = "10/10"
+    round_grace_days: int = 5
+    reminder_offsets_days: list[int] = [7, 3, 1, 0]
+    reminder_time: str = "08:00"
+    reminder_overdue_days: int = 1
+    quiet_hours: tuple[str, str] = ("21:00", "07:00")
+    reminder_max_attempts: int = 4
+    # /tiendo keeps showing a round this many days after its deadline.
+    progress_days_after_deadline: int = 90
+
+    # Reports (Nghị định 30/2020/NĐ-CP heading, signature and recipients of the
+    # Department's reports; templates may override them, e.g. the report to the Ministry).
+    report_place: str = "Hà Tĩnh"
+    report_symbol: str = "BC-SNgV"
+    report_signer_title: list[str] = ["GIÁM ĐỐC"]
+    report_signer_name: str = "Thái Phúc Sơn"
+    report_recipients: list[str] = [
+        "Như trên;",
+        "UBND tỉnh (b/c);",
+        "Ban Giám đốc Sở;",
+        "Lưu: VT, VPTTr.",
+    ]
+    # Round periods (start, end) come from round_h1_period and round_y_period above.
+
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

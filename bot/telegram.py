@@ -29,7 +29,7 @@ from telegram.ext import (
 
 from bot.app import App
 from handlers.engine import COMMANDS
-from handlers.messages import Incoming, Outgoing
+from handlers.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
 from storage import repo
 from templates.catalog import t
 
@@ -180,8 +180,8 @@ class TelegramChannel:
 
     # --- outgoing -----------------------------------------------------------------------
 
-    async def send(self, outgoing: Outgoing) -> bool:
-        """Deliver one reply; False when it could not be (blocked user, repeated failure)."""
+    async def send(self, outgoing: Outgoing) -> str:
+        """Deliver one reply: SENT, BLOCKED (the user blocked the bot) or FAILED."""
         chat_id = outgoing.chat_id
         pieces = split_text(outgoing.text)
         try:
@@ -203,11 +203,11 @@ class TelegramChannel:
                     )
         except Forbidden:
             await self._mark_blocked(chat_id)
-            return False
+            return BLOCKED
         except TelegramError as error:
             log.error("could not send to %s: %s", chat_id, error)
-            return False
-        return True
+            return FAILED
+        return SENT
 
     async def _with_retries(self, method, **kwargs):
         """Timeouts and server errors are retried with backoff; 429 is the rate limiter's."""

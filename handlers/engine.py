@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.settings import Settings
-from handlers import menu, records, units
+from handlers import menu, records, rounds, units
 from handlers.forms.parsing import fold, nfc
 from handlers.messages import Incoming, Outgoing
 from handlers.turn import Turn
@@ -86,37 +86,60 @@ COMMANDS: dict[str, Handler] = {
     "xem": _view,
     "huy": records.ask_cancel,
     "trogiup": menu.show_help,
+    "xong": rounds.start_confirm,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
     "themdonvi": _coordinator_only(_add_unit),
+    "tiendo": _coordinator_only(rounds.start_progress),
+    "yeucau": _coordinator_only(rounds.start_adhoc),
 }
 
-# What a menu choice does.
-MENU_ACTIONS: dict[str, Handler] = {
+# Choices that mean the same on every screen: the menu's, and the round buttons that
+# reminders carry ("xongok:2023-H1"), which may be pressed long after they were sent.
+GLOBAL_CHOICES: dict[str, Handler] = {
+    "menu": menu.show,
     "new": _new,
     "mine": _mine,
     "resume": _resume,
     "help": menu.show_help,
     "unit": _coordinator_only(_pick_unit),
     "invite": _coordinator_only(units.start_invite),
+    "progress": _coordinator_only(rounds.start_progress),
+    "adhoc": _coordinator_only(rounds.start_adhoc),
+    "confirm": rounds.start_confirm,
 }
 
 
-async def _on_menu(turn: Turn) -> None:
-    action = MENU_ACTIONS.get(turn.picked() or "")
-    if action is None:
-        turn.say("errors.not_understood")
-        await menu.show(turn)
-    else:
-        await action(turn)
+async def _global_choice(turn: Turn, key: str) -> bool:
+    """Run a choice that works on any screen; False when `key` is a screen's own."""
+    if key in GLOBAL_CHOICES:
+        await GLOBAL_CHOICES[key](turn)
+        return True
+    action, _, round_id = key.partition(":")
+    if action in rounds.ROUND_ACTIONS and round_id:
+        handler = rounds.ROUND_ACTIONS[action]
+        if action == "tiendo" and not turn.is_coordinator:
+            turn.say("errors.coordinator_only")
+        else:
+            await handler(turn, round_id)
+        return True
+    return False
+
+
+async def _choose_again(turn: Turn) -> None:
+    """A screen offering only global choices got something else."""
+    turn.say("errors.not_understood", choices=turn.state.get("choices", []))
 
 
 SCREENS: dict[str, Handler] = {
-    "menu": _on_menu,
+    "menu": _choose_again,
+    "choose": _choose_again,
+    "pick_round": _choose_again,
+    "confirm_round": _choose_again,
+    "adhoc": rounds.on_adhoc,
     "pick_type": records.on_pick_type,
     "ask": records.on_answer,
     "summary": records.on_summary,
-    "after_save": records.on_after_save,
     "records": records.on_records,
     "record": records.on_record,
     "confirm_delete": records.on_confirm_delete,
@@ -251,5 +274,7 @@ class Engine:
             else:
                 await handler(turn)
         else:
-            screen = SCREENS.get(turn.state.get("screen", ""), _on_menu)
-            await screen(turn)
+            key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()
+            if key is None or not await _global_choice(turn, key):
+                screen = SCREENS.get(turn.state.get("screen", ""), _choose_again)
+                await screen(turn)

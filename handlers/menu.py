@@ -11,9 +11,14 @@ def menu_choices(turn: Turn) -> list[tuple[str, str]]:
     options = []
     if draft := turn.state.get("draft"):
         options.append(("resume", t("menu.resume", form=load_forms()[draft["kind"]].label)))
-    options += [("new", t("menu.new")), ("mine", t("menu.mine"))]
+    options += [("new", t("menu.new")), ("mine", t("menu.mine")), ("confirm", t("menu.confirm"))]
     if turn.is_coordinator:
-        options += [("unit", t("menu.pick_unit")), ("invite", t("menu.invite"))]
+        options += [
+            ("progress", t("menu.progress")),
+            ("adhoc", t("menu.adhoc")),
+            ("unit", t("menu.pick_unit")),
+            ("invite", t("menu.invite")),
+        ]
     options.append(("help", t("menu.help")))
     return options
 

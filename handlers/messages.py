@@ -27,9 +27,18 @@ class Choice:
 
 @dataclass
 class Outgoing:
-    """A reply. Channels render choices as buttons or as a numbered list."""
+    """A reply. Channels render choices as buttons or as a numbered list; `numbered`
+    False means buttons only (a reminder whose text already says which commands to type,
+    since its numbers would clash with the screen the person is on)."""
 
     text: str
     choices: list[Choice] = field(default_factory=list)
     file_path: Path | None = None
     chat_id: str = ""
+    numbered: bool = True
+
+
+# Outcomes of delivering an Outgoing to a messenger.
+SENT = "sent"
+BLOCKED = "blocked"
+FAILED = "failed"

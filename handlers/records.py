@@ -8,14 +8,12 @@ from typing import Any
 from handlers import menu
 from handlers.forms.model import Field, Form, load_forms
 from handlers.forms.parsing import ParseError, fold
+from handlers.rounds import open_rounds, round_choices
 from handlers.turn import Turn
 from storage import repo
 from storage.clock import utcnow
 from storage.models import Record
 from templates.catalog import t
-
-BACK_WORDS = {"quay lai", "quaylai", "back", "<"}
-SKIP_WORDS = {"bo qua", "boqua", "skip", "-"}
 
 
 def forms() -> dict[str, Form]:
@@ -61,14 +59,20 @@ async def on_confirm_cancel(turn: Turn) -> None:
 
 
 async def start_new(turn: Turn) -> None:
-    """Offer the activity types (or the draft in progress)."""
+    """Offer the activity types, and the draft in progress if there is one."""
     turn.go("pick_type")
     options = [(key, form.label) for key, form in forms().items()]
-    turn.say("record.pick_type", choices=options)
+    draft = turn.state.get("draft")
+    if draft:
+        options.insert(0, ("resume", t("menu.resume", form=forms()[draft["kind"]].label)))
+    turn.say("record.pick_type", choices=options, has_draft=bool(draft))
 
 
 async def on_pick_type(turn: Turn) -> None:
     key = turn.picked()
+    if key == "resume":
+        await resume_draft(turn)
+        return
     if key is None:
         key = _type_by_words(turn.text)
     if key is None:
@@ -129,11 +133,10 @@ async def ask_current(turn: Turn, error: str = "") -> None:
 async def on_answer(turn: Turn) -> None:
     draft = _draft(turn)
     form, field = _form(draft), _current_field(draft)
-    words = fold(turn.text)
-    if turn.incoming.choice is None and words in BACK_WORDS:
+    if turn.wants_back:
         await _go_back(turn)
         return
-    if turn.incoming.choice is None and words in SKIP_WORDS:
+    if turn.wants_skip:
         if not field.optional:
             await ask_current(turn, error=t("errors.required", label=field.label))
             return
@@ -270,20 +273,11 @@ async def _save(turn: Turn) -> None:
         )  # fmt: skip
         key = "record.saved"
     turn.state.pop("draft")
-    turn.go("after_save")
-    turn.say(
-        key,
-        choices=[("new", t("menu.new_another")), ("menu", t("menu.back_to_menu"))],
-        record_id=record.id,
-        form=form.label,
-    )
-
-
-async def on_after_save(turn: Turn) -> None:
-    if turn.picked() == "new":
-        await start_new(turn)
-    else:
-        await menu.show(turn)
+    options = [("new", t("menu.new_another"))]
+    options += round_choices(await open_rounds(turn), "xong", "rounds.confirm_choice")
+    options.append(("menu", t("menu.back_to_menu")))
+    turn.go("choose")
+    turn.say(key, choices=options, record_id=record.id, form=form.label)
 
 
 # --- the unit's records -----------------------------------------------------------------
@@ -342,12 +336,8 @@ async def on_records(turn: Turn) -> None:
         await show_list(turn, page + 1)
     elif key == "prev":
         await show_list(turn, max(page - 1, 0))
-    elif key == "new":
-        await start_new(turn)
     elif key and key.startswith("rec:"):
         await show_record(turn, int(key.removeprefix("rec:")))
-    elif key == "menu":
-        await menu.show(turn)
     elif (record_id := _record_number(turn.text)) is not None:
         await show_record(turn, record_id)
     else:
@@ -408,8 +398,6 @@ async def on_record(turn: Turn) -> None:
         )
     elif key == "list":
         await show_list(turn)
-    elif key == "menu":
-        await menu.show(turn)
     else:
         turn.say("records.again", choices=turn.state["choices"])
 

@@ -14,6 +14,9 @@ from handlers.messages import Choice, Incoming, Outgoing
 from storage.repo import Person
 from templates.catalog import t
 
+BACK_WORDS = frozenset({"quay lai", "quaylai", "back", "<"})
+SKIP_WORDS = frozenset({"bo qua", "boqua", "skip", "-"})
+
 # State keys that survive a change of screen: the coordinator's chosen unit and the draft.
 PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft")
 
@@ -31,6 +34,14 @@ class Turn:
     @property
     def text(self) -> str:
         return self.incoming.text
+
+    @property
+    def wants_skip(self) -> bool:
+        return self.incoming.choice is None and fold(self.text) in SKIP_WORDS
+
+    @property
+    def wants_back(self) -> bool:
+        return self.incoming.choice is None and fold(self.text) in BACK_WORDS
 
     @property
     def is_coordinator(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers import menu
+from handlers import menu, records
 from handlers.forms.parsing import ParseError, parse_text
 from handlers.turn import Turn
 from storage import repo
@@ -40,8 +40,6 @@ async def on_pick_unit(turn: Turn) -> None:
         await ask_unit(turn, purpose, page + 1, query)
     elif key == "prev":
         await ask_unit(turn, purpose, max(page - 1, 0), query)
-    elif key == "menu":
-        await menu.show(turn)
     elif key and key.startswith("unit:"):
         await _unit_chosen(turn, purpose, int(key.removeprefix("unit:")))
     else:
@@ -56,8 +54,6 @@ async def on_pick_unit(turn: Turn) -> None:
 
 
 async def _unit_chosen(turn: Turn, purpose: str, unit_id: int) -> None:
-    from handlers import records
-
     unit = next(u for u in await repo.list_units(turn.db) if u.id == unit_id)
     if purpose == "invite":
         await _issue_invite(turn, "focal_point", unit.id, unit.name)

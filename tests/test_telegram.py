@@ -361,3 +361,32 @@ async def test_health_check_reports_the_database(tmp_path, fake):
         await client.close()
     await broken_engine.dispose()
     await app.close()
+
+
+async def test_reminder_buttons_confirm_and_the_coordinator_sees_it(polling_bot, fake):
+    from datetime import datetime
+
+    from bot.channels import Channels
+    from scheduler.reminders import Reminders
+
+    app, channel = polling_bot
+    focal, boss = TelegramUser(fake, 8001), TelegramUser(fake, 8002)
+    await focal.say(f"/start {await invite_code(app, unit='Sở Y tế')}", "Bạn muốn làm gì")
+    await boss.say(f"/start {await invite_code(app, role='coordinator')}", "Bạn muốn làm gì")
+
+    channels = Channels()
+    channels.register("telegram", channel.send)
+    moment = datetime.fromisoformat("2023-05-18T08:00:00+07:00")  # d7 of 2023-H1
+    assert await Reminders(app.sessions, app.settings, channels.deliver).tick(moment) == 1
+    reminder = focal.messages()[-1]
+    assert reminder["text"].startswith("🔔 Nhắc báo cáo đối ngoại 6 tháng đầu năm 2023")
+    labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["Ghi nhận hoạt động", "Đã báo cáo đủ", "Không có hoạt động phát sinh"]
+    summary = boss.messages()[-1]["text"]
+    assert summary.startswith("📋 Đợt 6 tháng đầu năm 2023") and "• Sở Y tế" in summary
+
+    await focal.tap("Đã báo cáo đủ", "Bạn muốn làm gì")
+    assert any("Sở Y tế xác nhận đã báo cáo đủ" in m["text"] for m in focal.messages())
+    await boss.say("/tiendo", "Chọn đợt báo cáo")
+    text = await boss.tap("6 tháng đầu năm 2023", "Bạn muốn làm gì")
+    assert "✅ Sở Y tế — 00 hoạt động" in text

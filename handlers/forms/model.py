@@ -26,6 +26,12 @@ DEFAULT_MAX_LEN = 300
 Value = str | int | bool | date
 
 
+def describe(error: ParseError) -> str:
+    """The catalogue's explanation of a parse error code."""
+    key = f"errors.{error.code}"
+    return t(key, **error.params) if has(key) else t("errors.invalid")
+
+
 @dataclass(frozen=True)
 class Field:
     key: str
@@ -70,9 +76,7 @@ class Field:
 
     def explain(self, error: ParseError) -> str:
         """The Vietnamese explanation of a parse error, with this field's example."""
-        key = f"errors.{error.code}"
-        detail = t(key, **error.params) if has(key) else t("errors.invalid")
-        return t("errors.with_example", detail=detail, example=self.example)
+        return t("errors.with_example", detail=describe(error), example=self.example)
 
     def to_json(self, value: Value) -> Any:
         return value.isoformat() if isinstance(value, date) else value

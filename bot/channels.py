@@ -1,0 +1,24 @@
+"""Routes an Outgoing to the messenger of a person's identity (for messages the bot
+starts itself: reminders, summaries)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers.messages import FAILED, Outgoing
+
+Sender = Callable[[Outgoing], Awaitable[str]]
+
+
+class Channels:
+    def __init__(self) -> None:
+        self._senders: dict[str, Sender] = {}
+
+    def register(self, channel: str, sender: Sender) -> None:
+        self._senders[channel] = sender
+
+    async def deliver(self, channel: str, outgoing: Outgoing) -> str:
+        sender = self._senders.get(channel)
+        if sender is None:  # e.g. a console identity while the bot runs on Telegram
+            return f"{FAILED}: no {channel} channel running"
+        return await sender(outgoing)

@@ -1,0 +1,251 @@
+"""Reporting rounds in chat: a unit confirms its report (/xong), coordinators follow
+progress (/tiendo) and create ad hoc rounds (/yeucau)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from handlers import menu
+from handlers.forms.model import describe, load_forms
+from handlers.forms.parsing import ParseError, parse_date, parse_text
+from handlers.turn import Turn
+from scheduler.plan import closes_at, days_left, recurring_rounds
+from scheduler.rounds import round_label
+from storage import repo
+from storage import rounds as store
+from storage.models import Round
+from templates.catalog import t
+
+ADHOC_STEPS = ("start", "end", "deadline", "message")
+
+
+async def open_rounds(turn: Turn) -> list[Round]:
+    """Rounds open today (created if they are this year's recurring ones)."""
+    await store.ensure_rounds(turn.db, recurring_rounds(turn.today.year, turn.settings))
+    now = datetime.combine(turn.today, datetime.min.time(), turn.settings.tz)
+    return [
+        r
+        for r in await store.all_rounds(turn.db)
+        if now < closes_at(r.deadline, turn.settings, turn.settings.tz) and r.start <= turn.today
+    ]
+
+
+def round_choices(
+    rounds: list[Round], prefix: str, label_key: str = "rounds.choice"
+) -> list[tuple[str, str]]:
+    return [
+        (f"{prefix}:{r.id}", t(label_key, label=round_label(r.id), deadline=r.deadline))
+        for r in rounds
+    ]
+
+
+async def followed_rounds(turn: Turn) -> list[Round]:
+    """What coordinators follow: open rounds and those whose deadline passed recently."""
+    await store.ensure_rounds(turn.db, recurring_rounds(turn.today.year, turn.settings))
+    return await store.followed_rounds(
+        turn.db, turn.today, turn.settings.progress_days_after_deadline
+    )
+
+
+async def _pick_round(turn: Turn, prefix: str, then, rounds: list[Round]) -> None:
+    if not rounds:
+        turn.say("rounds.none_open")
+        await menu.show(turn)
+    elif len(rounds) == 1:
+        await then(turn, rounds[0].id)
+    else:
+        turn.go("pick_round")
+        turn.say("rounds.pick", choices=round_choices(rounds, prefix))
+
+
+# --- confirmations ----------------------------------------------------------------------
+
+
+async def start_confirm(turn: Turn) -> None:
+    """/xong"""
+    if turn.is_coordinator and turn.state.get("acting_unit") is None:
+        turn.say("rounds.coordinator_pick_unit")
+        return
+    await _pick_round(turn, "xong", show_confirm, await open_rounds(turn))
+
+
+def _count_lines(counts: dict[str, int]) -> list[str]:
+    forms = load_forms()
+    return [t("rounds.count_line", form=forms[kind].label, count=n) for kind, n in counts.items()]
+
+
+async def show_confirm(turn: Turn, round_id: str) -> None:
+    round_ = await turn.db.get(Round, round_id)
+    if round_ is None:
+        turn.say("rounds.unknown", round_id=round_id)
+        return
+    unit_id = turn.state["acting_unit"]
+    counts = await store.unit_counts(turn.db, round_, unit_id)
+    done = await store.confirmation(turn.db, round_id, unit_id)
+    params = dict(
+        label=round_label(round_id),
+        deadline=round_.deadline,
+        days=days_left(round_.deadline, turn.today),
+        lines=_count_lines(counts),
+        total=sum(counts.values()),
+        unit=turn.state.get("acting_unit_name", ""),
+    )
+    turn.go("confirm_round", round_id=round_id)
+    if done is not None:
+        options = [("menu", t("menu.title"))]
+        if turn.today <= round_.deadline:
+            options.insert(0, (f"rutlai:{round_id}", t("rounds.withdraw_button")))
+        turn.say(
+            "rounds.already",
+            choices=options,
+            at=done.confirmed_at,
+            nothing=done.nothing_to_report,
+            **params,
+        )
+        return
+    turn.say(
+        "rounds.confirm_prompt",
+        choices=[
+            (f"xongok:{round_id}", t("rounds.confirm_button")),
+            (f"xongkhong:{round_id}", t("rounds.nothing_button")),
+            ("new", t("menu.new")),
+            ("menu", t("menu.title")),
+        ],
+        **params,
+    )
+
+
+async def confirm_done(turn: Turn, round_id: str) -> None:
+    await _confirm(turn, round_id, nothing_to_report=False)
+
+
+async def confirm_nothing(turn: Turn, round_id: str) -> None:
+    await _confirm(turn, round_id, nothing_to_report=True)
+
+
+async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
+    round_ = await turn.db.get(Round, round_id)
+    if turn.state.get("acting_unit") is None:
+        turn.say("rounds.coordinator_pick_unit")
+        return
+    if round_ is None:
+        turn.say("rounds.unknown", round_id=round_id)
+        return
+    unit_id = turn.state["acting_unit"]
+    counts = await store.unit_counts(turn.db, round_, unit_id)
+    if nothing_to_report and counts:
+        turn.say("rounds.nothing_but_records", total=sum(counts.values()))
+        await show_confirm(turn, round_id)
+        return
+    await store.confirm(turn.db, round_id, unit_id, turn.person.member_id, nothing_to_report)
+    await _audit(turn, "confirm", round_id, {"nothing_to_report": nothing_to_report})
+    turn.say(
+        "rounds.confirmed",
+        label=round_label(round_id),
+        nothing=nothing_to_report,
+        unit=turn.state.get("acting_unit_name", ""),
+    )
+    await menu.show(turn)
+
+
+async def withdraw(turn: Turn, round_id: str) -> None:
+    round_ = await turn.db.get(Round, round_id)
+    if round_ is None:
+        turn.say("rounds.unknown", round_id=round_id)
+    elif turn.today > round_.deadline:
+        turn.say("rounds.too_late", deadline=round_.deadline)
+    else:
+        await store.withdraw(turn.db, round_id, turn.state["acting_unit"])
+        await _audit(turn, "withdraw", round_id, {})
+        turn.say("rounds.withdrawn", label=round_label(round_id))
+    await menu.show(turn)
+
+
+async def _audit(turn: Turn, action: str, round_id: str, details: dict) -> None:
+    await repo.audit(
+        turn.db, member_id=turn.person.member_id, action=action, entity="round",
+        entity_id=None, details={"round": round_id, "unit": turn.state.get("acting_unit"),
+                                 **details},
+    )  # fmt: skip
+
+
+# --- progress ---------------------------------------------------------------------------
+
+
+async def start_progress(turn: Turn) -> None:
+    """/tiendo"""
+    await _pick_round(turn, "tiendo", show_progress, await followed_rounds(turn))
+
+
+async def show_progress(turn: Turn, round_id: str) -> None:
+    round_ = await turn.db.get(Round, round_id)
+    if round_ is None:
+        turn.say("rounds.unknown", round_id=round_id)
+        return
+    rows = await store.progress(turn.db, round_)
+    turn.say(
+        "rounds.progress",
+        label=round_label(round_id),
+        deadline=round_.deadline,
+        days=days_left(round_.deadline, turn.today),
+        rows=rows,
+        confirmed=sum(1 for r in rows if r.confirmed_at),
+        total=len(rows),
+    )
+    await menu.show(turn)
+
+
+# --- ad hoc rounds ----------------------------------------------------------------------
+
+
+async def start_adhoc(turn: Turn) -> None:
+    """/yeucau: from, to, deadline, message."""
+    turn.go("adhoc", step=0, answers={})
+    turn.say("rounds.adhoc_question", step=1, key=ADHOC_STEPS[0])
+
+
+async def on_adhoc(turn: Turn) -> None:
+    step, answers = turn.state["step"], turn.state["answers"]
+    key = ADHOC_STEPS[step]
+    try:
+        answers[key] = _adhoc_value(turn, key, answers)
+    except ParseError as error:
+        turn.say("rounds.adhoc_error", detail=describe(error), step=step + 1, key=key)
+        return
+    if step + 1 < len(ADHOC_STEPS):
+        turn.state["step"] = step + 1
+        turn.say("rounds.adhoc_question", step=step + 2, key=ADHOC_STEPS[step + 1])
+        return
+    round_ = await store.add_adhoc_round(
+        turn.db,
+        start=date.fromisoformat(answers["start"]),
+        end=date.fromisoformat(answers["end"]),
+        deadline=date.fromisoformat(answers["deadline"]),
+        message=answers["message"],
+        created_by=turn.person.member_id,
+    )
+    await _audit(turn, "create", round_.id, {"deadline": answers["deadline"]})
+    turn.say("rounds.adhoc_created", round_id=round_.id, round=round_)
+    await menu.show(turn)
+
+
+def _adhoc_value(turn: Turn, key: str, answers: dict[str, str]) -> str:
+    if key == "message":
+        return "" if turn.wants_skip else parse_text(turn.text, 1000)
+    value = parse_date(turn.text, turn.today)
+    if key == "end" and value < date.fromisoformat(answers["start"]):
+        raise ParseError("end_before_start")
+    if key == "deadline" and value < turn.today:
+        raise ParseError("deadline_past")
+    return value.isoformat()
+
+
+# Button keys "action:round_id" that work whatever screen the person is on (reminders
+# carry them).
+ROUND_ACTIONS = {
+    "xong": show_confirm,
+    "xongok": confirm_done,
+    "xongkhong": confirm_nothing,
+    "rutlai": withdraw,
+    "tiendo": show_progress,
+}

@@ -1,0 +1,212 @@
+"""Reminder waves: who is reminded of which round, when, exactly once.
+
+Each tick looks at every round's current slot (scheduler.plan) and reminds the focal
+points of units that have not confirmed. A log entry keyed (round, member, slot) is
+committed before each send and updated with its outcome, so a restart neither repeats a
+delivered reminder nor skips anyone; an entry left "sending" by a crash, or "failed", is
+retried with backoff, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from handlers.forms.model import load_forms
+from handlers.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
+from scheduler.plan import Slot, current_slot, days_left, recurring_rounds
+from scheduler.rounds import round_label
+from storage import rounds as store
+from storage.models import ReminderLog, Round
+from templates.catalog import t
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[str, Outgoing], Awaitable[str]]  # (channel, outgoing) -> outcome
+SUMMARY_PREFIX = "sum-"
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One reminder a tick would send (what `doingoai remind --dry-run` prints)."""
+
+    round_id: str
+    slot: str
+    unit: str
+    member: str
+    member_id: int
+    reason: str
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+class Reminders:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings,
+        deliver: Deliver,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.deliver = deliver
+        self.clock = clock or (lambda: datetime.now(settings.tz))
+
+    # --- planning ---------------------------------------------------------------------
+
+    async def _rounds(self, now: datetime, create: bool) -> list[Round]:
+        async with self.sessions() as db, db.begin():
+            specs = recurring_rounds(now.year, self.settings)
+            if create:
+                await store.ensure_rounds(db, specs)
+            rounds = {r.id: r for r in await store.all_rounds(db)}
+        for spec in specs:  # dry runs see this year's rounds before they exist
+            rounds.setdefault(spec.id, spec)
+        return list(rounds.values())
+
+    async def _pending_units(self, round_) -> tuple[dict[int, str], list[str]]:
+        """Units without a confirmation (id -> name), and their names for summaries."""
+        async with self.sessions() as db:
+            rows = await store.progress(db, round_)
+        pending = {row.unit_id: row.unit for row in rows if row.confirmed_at is None}
+        return pending, list(pending.values())
+
+    def _due(self, entry: ReminderLog | None, now: datetime) -> bool:
+        """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
+        if entry is None or entry.attempts == 0:
+            return True
+        if entry.status in (SENT, BLOCKED) or entry.attempts >= self.settings.reminder_max_attempts:
+            return False
+        wait = timedelta(minutes=2**entry.attempts)
+        return entry.updated_at + wait <= _naive_utc(now)
+
+    async def plan(self, now: datetime) -> list[Planned]:
+        """Who a tick at `now` would remind, and why; writes nothing."""
+        planned = []
+        for round_ in await self._rounds(now, create=False):
+            slot = current_slot(round_.deadline, now, self.settings)
+            if slot is None:
+                continue
+            pending, _ = await self._pending_units(round_)
+            async with self.sessions() as db:
+                members = await store.recipients(db, "focal_point")
+                for member in members:
+                    if member.unit_id not in pending:
+                        continue
+                    entry = await store.reminder_entry(db, round_.id, member.member_id, slot.name)
+                    if self._due(entry, now):
+                        reason = t("reminder.reason", slot=slot.name, days=slot.days_before)
+                        planned.append(
+                            Planned(
+                                round_.id,
+                                slot.name,
+                                pending[member.unit_id],
+                                member.name,
+                                member.member_id,
+                                reason,
+                            )
+                        )
+        return planned
+
+    # --- sending ----------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Send every reminder due at `now`; returns how many were delivered."""
+        now = now or self.clock()
+        delivered = 0
+        for round_ in await self._rounds(now, create=True):
+            slot = current_slot(round_.deadline, now, self.settings)
+            if slot is not None:
+                delivered += await self._wave(round_, slot, now)
+        return delivered
+
+    async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
+        pending, pending_names = await self._pending_units(round_)
+        async with self.sessions() as db:
+            members = [m for m in await store.recipients(db, "focal_point") if m.unit_id in pending]
+        reminded = 0
+        for member in members:
+            message = await self._reminder(round_, member.unit_id, pending[member.unit_id], now)
+            if await self._send_once(round_.id, member, slot.name, message, now) == SENT:
+                reminded += 1
+        if reminded:
+            await self._summarise(round_, slot, reminded, pending_names, now)
+        return reminded
+
+    async def _reminder(self, round_: Round, unit_id: int, unit: str, now: datetime) -> Outgoing:
+        async with self.sessions() as db:
+            counts = await store.unit_counts(db, round_, unit_id)
+        forms = load_forms()
+        text = t(
+            "reminder.text",
+            label=round_label(round_.id),
+            message=round_.message,
+            deadline=round_.deadline,
+            days=days_left(round_.deadline, now.date()),
+            unit=unit,
+            total=sum(counts.values()),
+            lines=[
+                t("rounds.count_line", form=forms[kind].label, count=n)
+                for kind, n in counts.items()
+            ],
+        )
+        choices = [
+            Choice("new", t("reminder.add_button")),
+            Choice(f"xongok:{round_.id}", t("reminder.done_button")),
+            Choice(f"xongkhong:{round_.id}", t("reminder.nothing_button")),
+        ]
+        return Outgoing(text=text, choices=choices, numbered=False)
+
+    async def _summarise(
+        self, round_: Round, slot: Slot, reminded: int, pending: list[str], now: datetime
+    ) -> None:
+        text = t(
+            "reminder.summary",
+            label=round_label(round_.id),
+            deadline=round_.deadline,
+            reminded=reminded,
+            pending=pending,
+        )
+        async with self.sessions() as db:
+            coordinators = await store.recipients(db, "coordinator")
+        for coordinator in coordinators:
+            await self._send_once(
+                round_.id, coordinator, SUMMARY_PREFIX + slot.name, Outgoing(text=text), now
+            )
+
+    async def _send_once(self, round_id: str, member, slot: str, message: Outgoing, now) -> str:
+        """Claim the log entry, send, record the outcome. Never raises."""
+        stamp = _naive_utc(now)
+        async with self.sessions() as db, db.begin():
+            entry = await store.claim_reminder(db, round_id, member.member_id, slot)
+            if not self._due(entry, now):
+                return entry.status
+            entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
+            entry_id = entry.id
+        outcome, error = await self._deliver_all(member, message)
+        async with self.sessions() as db, db.begin():
+            entry = await db.get(ReminderLog, entry_id)
+            entry.status, entry.error, entry.updated_at = outcome, error[:500], stamp
+        return outcome
+
+    async def _deliver_all(self, member, message: Outgoing) -> tuple[str, str]:
+        """Send to each of the member's reachable identities; SENT if any got it."""
+        outcomes = []
+        for channel, chat_id in member.identities:
+            try:
+                outcomes.append(await self.deliver(channel, replace(message, chat_id=chat_id)))
+            except Exception as error:  # one failure never stops the wave
+                log.exception("reminder to %s:%s failed", channel, chat_id)
+                outcomes.append(f"{FAILED}: {error}")
+        if SENT in outcomes:
+            return SENT, ""
+        if outcomes and all(o == BLOCKED for o in outcomes):
+            return BLOCKED, ""
+        return FAILED, "; ".join(outcomes) or "no reachable identity"

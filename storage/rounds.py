@@ -1,0 +1,237 @@
+"""Queries for reporting rounds, unit confirmations and the reminder log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.clock import utcnow
+from storage.models import Confirmation, Identity, Member, Record, ReminderLog, Round, Unit
+
+
+async def ensure_rounds(db: AsyncSession, specs) -> list[Round]:
+    """Create the given recurring rounds that do not exist yet."""
+    created = []
+    for spec in specs:
+        if await db.get(Round, spec.id) is None:
+            row = Round(
+                id=spec.id, kind=spec.kind, start=spec.start, end=spec.end, deadline=spec.deadline
+            )
+            db.add(row)
+            created.append(row)
+    await db.flush()
+    return created
+
+
+async def add_adhoc_round(
+    db: AsyncSession,
+    *,
+    start: date,
+    end: date,
+    deadline: date,
+    message: str,
+    created_by: int | None,
+) -> Round:
+    """An ad hoc round, numbered within the deadline's year: 2023-A1, 2023-A2, …"""
+    prefix = f"{deadline.year}-A"
+    existing = await db.scalar(select(func.count(Round.id)).where(Round.id.like(f"{prefix}%")))
+    row = Round(
+        id=f"{prefix}{(existing or 0) + 1}",
+        kind="adhoc",
+        start=start,
+        end=end,
+        deadline=deadline,
+        message=message,
+        created_by=created_by,
+    )
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def all_rounds(db: AsyncSession) -> Sequence[Round]:
+    return (await db.scalars(select(Round).order_by(Round.deadline, Round.id))).all()
+
+
+async def followed_rounds(db: AsyncSession, today: date, days_after_deadline: int) -> list[Round]:
+    """Rounds started by `today` whose deadline is at most `days_after_deadline` days ago."""
+    since = today - timedelta(days=days_after_deadline)
+    return [r for r in await all_rounds(db) if r.start <= today and r.deadline >= since]
+
+
+def _round_records(round_: Round):
+    """Live records belonging to a round: dated within its period, or tagged with its id."""
+    return and_(
+        Record.deleted_at.is_(None),
+        or_(
+            Record.round_id == round_.id,
+            and_(Record.event_date >= round_.start, Record.event_date <= round_.end),
+        ),
+    )
+
+
+async def unit_counts(db: AsyncSession, round_: Round, unit_id: int) -> dict[str, int]:
+    """How many records of each type the unit has for the round."""
+    rows = await db.execute(
+        select(Record.kind, func.count(Record.id))
+        .where(_round_records(round_), Record.unit_id == unit_id)
+        .group_by(Record.kind)
+    )
+    return dict(rows.all())
+
+
+async def confirmation(db: AsyncSession, round_id: str, unit_id: int) -> Confirmation | None:
+    row = await db.scalar(
+        select(Confirmation).where(
+            Confirmation.round_id == round_id, Confirmation.unit_id == unit_id
+        )
+    )
+    return row if row is not None and row.confirmed_at is not None else None
+
+
+async def confirm(
+    db: AsyncSession, round_id: str, unit_id: int, member_id: int, nothing_to_report: bool
+) -> None:
+    row = await db.scalar(
+        select(Confirmation).where(
+            Confirmation.round_id == round_id, Confirmation.unit_id == unit_id
+        )
+    )
+    if row is None:
+        row = Confirmation(round_id=round_id, unit_id=unit_id)
+        db.add(row)
+    row.member_id = member_id
+    row.nothing_to_report = nothing_to_report
+    row.confirmed_at = utcnow()
+    await db.flush()
+
+
+async def withdraw(db: AsyncSession, round_id: str, unit_id: int) -> None:
+    row = await confirmation(db, round_id, unit_id)
+    if row is not None:
+        row.confirmed_at = None
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    unit_id: int
+    unit: str
+    records: int
+    confirmed_at: datetime | None
+    nothing_to_report: bool
+    changed_since: bool  # records added or edited after the confirmation
+    blocked: int  # focal points who blocked the bot
+
+
+async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
+    """Every active unit with its record count and confirmation for the round."""
+    counts = dict(
+        (
+            await db.execute(
+                select(Record.unit_id, func.count(Record.id))
+                .where(_round_records(round_))
+                .group_by(Record.unit_id)
+            )
+        ).all()
+    )
+    latest = dict(
+        (
+            await db.execute(
+                select(Record.unit_id, func.max(Record.updated_at))
+                .where(or_(_round_records(round_), Record.round_id == round_.id))
+                .group_by(Record.unit_id)
+            )
+        ).all()
+    )
+    confirmations = {
+        c.unit_id: c
+        for c in await db.scalars(
+            select(Confirmation).where(
+                Confirmation.round_id == round_.id, Confirmation.confirmed_at.is_not(None)
+            )
+        )
+    }
+    blocked = dict(
+        (
+            await db.execute(
+                select(Member.unit_id, func.count(Identity.id))
+                .join(Identity, Identity.member_id == Member.id)
+                .where(Identity.blocked_at.is_not(None), Member.role == "focal_point")
+                .group_by(Member.unit_id)
+            )
+        ).all()
+    )
+    result = []
+    for unit in await db.scalars(select(Unit).where(Unit.active).order_by(Unit.id)):
+        done = confirmations.get(unit.id)
+        changed = bool(done and latest.get(unit.id) and latest[unit.id] > done.confirmed_at)
+        result.append(
+            UnitProgress(
+                unit.id,
+                unit.name,
+                counts.get(unit.id, 0),
+                done.confirmed_at if done else None,
+                bool(done and done.nothing_to_report),
+                changed,
+                blocked.get(unit.id, 0),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Recipient:
+    member_id: int
+    unit_id: int | None
+    name: str
+    identities: tuple[tuple[str, str], ...]  # (channel, chat_id) not blocked
+
+
+async def recipients(db: AsyncSession, role: str) -> list[Recipient]:
+    """Active members of a role with their reachable identities."""
+    rows = await db.execute(
+        select(Member.id, Member.unit_id, Member.name, Identity.channel, Identity.chat_id)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(Member.active, Member.role == role, Identity.blocked_at.is_(None))
+        .order_by(Member.id, Identity.id)
+    )
+    grouped: dict[int, Recipient] = {}
+    for member_id, unit_id, name, channel, chat_id in rows.all():
+        known = grouped.get(member_id)
+        identities = (known.identities if known else ()) + ((channel, chat_id),)
+        grouped[member_id] = Recipient(member_id, unit_id, name, identities)
+    return list(grouped.values())
+
+
+async def reminder_entry(
+    db: AsyncSession, round_id: str, member_id: int, slot: str
+) -> ReminderLog | None:
+    return await db.scalar(
+        select(ReminderLog).where(
+            ReminderLog.round_id == round_id,
+            ReminderLog.member_id == member_id,
+            ReminderLog.slot == slot,
+        )
+    )
+
+
+async def claim_reminder(db: AsyncSession, round_id: str, member_id: int, slot: str) -> ReminderLog:
+    """The log entry for this reminder, created as pending if new (the unique key makes
+    a second process's insert fail instead of sending twice)."""
+    entry = await reminder_entry(db, round_id, member_id, slot)
+    if entry is None:
+        entry = ReminderLog(round_id=round_id, member_id=member_id, slot=slot)
+        db.add(entry)
+        await db.flush()
+    return entry
+
+
+async def log_entries(db: AsyncSession, round_id: str | None = None) -> Sequence[ReminderLog]:
+    query = select(ReminderLog).order_by(ReminderLog.id)
+    if round_id:
+        query = query.where(ReminderLog.round_id == round_id)
+    return (await db.scalars(query)).all()

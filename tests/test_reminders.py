@@ -1,0 +1,302 @@
+"""Rounds, confirmations and reminders in simulated time: no sleeping, a clock we move."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import open_app
+from handlers.messages import BLOCKED, FAILED, SENT, Outgoing
+from scheduler.plan import current_slot, move_out_of_quiet_hours
+from scheduler.reminders import Reminders
+from storage.models import ReminderLog
+from tests.conftest import ChatUser, make_settings, registered
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(day: str, clock: str = "08:00") -> datetime:
+    d, m, y = (int(p) for p in day.split("/"))
+    hours, minutes = (int(p) for p in clock.split(":"))
+    return datetime(y, m, d, hours, minutes, tzinfo=TZ)
+
+
+class Simulation:
+    """The app on a moving clock, with a recording messenger."""
+
+    def __init__(self, app, sim) -> None:
+        self.app, self.sim = app, sim
+        self.sent: list[tuple[date, str, Outgoing]] = []
+        self.outcomes: dict[str, list[str]] = {}  # chat id -> outcomes to return, in order
+
+    async def deliver(self, channel: str, outgoing: Outgoing) -> str:
+        queued = self.outcomes.get(outgoing.chat_id)
+        outcome = queued.pop(0) if queued else SENT
+        if outcome == SENT:
+            self.sent.append((self.sim["now"].date(), outgoing.chat_id, outgoing))
+        return outcome
+
+    def reminders(self) -> Reminders:
+        return Reminders(
+            self.app.sessions, self.app.settings, self.deliver, lambda: self.sim["now"]
+        )
+
+    async def run_until(self, end: datetime, times=("07:00", "08:00", "08:05", "15:00")) -> None:
+        service = self.reminders()
+        day = self.sim["now"].date()
+        while True:
+            for clock in times:
+                moment = datetime.combine(day, datetime.strptime(clock, "%H:%M").time(), TZ)
+                if self.sim["now"] <= moment <= end:
+                    self.sim["now"] = moment
+                    await service.tick()
+            day += timedelta(days=1)
+            if datetime.combine(day, datetime.min.time(), TZ) > end:
+                self.sim["now"] = end
+                return
+
+    def log(self, kind: str = "🔔") -> list[tuple[str, str]]:
+        return [
+            (f"{d.day}/{d.month}", chat) for d, chat, out in self.sent if out.text.startswith(kind)
+        ]
+
+
+@pytest.fixture
+async def sim(tmp_path):
+    clock = {"now": at("1/5/2023", "06:00")}
+    app = await open_app(make_settings(tmp_path / "data"), clock=lambda: clock["now"])
+    simulation = Simulation(app, clock)
+    yield simulation
+    await app.close()
+
+
+async def test_a_simulated_reporting_season(sim):
+    early = await registered(sim.app, "a", unit="Sở Y tế")
+    late = await registered(sim.app, "b", unit="UBND huyện Can Lộc")
+    await registered(sim.app, "c", unit="Trường Đại học Hà Tĩnh")  # never confirms
+    await registered(sim.app, "boss", role="coordinator")
+
+    sim.sim["now"] = at("2/5/2023", "10:00")
+    await early.send("/xong")
+    assert "Chọn đợt báo cáo" in early.text  # H1 and Y are both open in May
+    await early.press("6 tháng đầu năm 2023")
+    assert "chưa ghi nhận hoạt động nào" in early.text
+    await early.press("Xác nhận đã báo cáo đủ")
+    assert "Đã ghi nhận: Sở Y tế xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in early.text
+
+    await sim.run_until(at("22/5/2023", "10:00"))
+    await late.press_reminder("Đã báo cáo đủ", sim)
+    assert "xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in late.text
+    await sim.run_until(at("1/6/2023", "12:00"))
+
+    assert sim.log() == [
+        ("18/5", "b"), ("18/5", "c"),
+        ("22/5", "b"), ("22/5", "c"),
+        ("24/5", "c"),
+        ("25/5", "c"),
+        ("26/5", "c"),
+    ]  # fmt: skip
+    summaries = [(d, chat, out.text) for d, chat, out in sim.sent if out.text.startswith("📋")]
+    assert [(f"{d.day}/{d.month}", chat) for d, chat, _ in summaries] == [
+        ("18/5", "boss"), ("22/5", "boss"), ("24/5", "boss"), ("25/5", "boss"), ("26/5", "boss"),
+    ]  # fmt: skip
+    assert "vừa nhắc 2 đầu mối" in summaries[0][2]
+    assert "• UBND huyện Can Lộc" in summaries[0][2] and "• Sở Y tế" not in summaries[0][2]
+    assert "• UBND huyện Can Lộc" not in summaries[2][2]
+    assert "• Trường Đại học Hà Tĩnh" in summaries[4][2]
+
+    reminder = next(out for d, chat, out in sim.sent if chat == "c" and d == date(2023, 5, 24))
+    assert "Hạn gửi: 25/5/2023 (còn 1 ngày)" in reminder.text
+    assert [c.key for c in reminder.choices] == ["new", "xongok:2023-H1", "xongkhong:2023-H1"]
+    overdue = next(out for d, chat, out in sim.sent if chat == "c" and d == date(2023, 5, 26))
+    assert "đã quá hạn 1 ngày" in overdue.text
+
+    # The annual round: nobody has confirmed it, so all three hear about it.
+    sim.sent.clear()
+    await sim.run_until(at("20/10/2023", "12:00"))
+    days = ["3/10", "7/10", "9/10", "10/10", "11/10"]
+    assert sim.log() == [(day, chat) for day in days for chat in ("a", "b", "c")]
+
+
+async def _press_reminder(user: ChatUser, label: str, simulation) -> None:
+    """Tap a button of the last reminder this user received."""
+    reminder = [out for _, chat, out in simulation.sent if chat == user.user_id][-1]
+    key = next(c.key for c in reminder.choices if label in c.label)
+    await user.send(choice=key)
+
+
+ChatUser.press_reminder = lambda self, label, simulation: _press_reminder(self, label, simulation)
+
+
+async def test_reminder_shows_what_the_unit_recorded(sim):
+    user = await registered(sim.app, "d", unit="Sở Tư pháp")
+    sim.sim["now"] = at("10/5/2023", "09:00")
+    await user.send("/moi")
+    await user.press("Công tác biên giới")
+    for answer in ("9/5/2023", "Tuần tra song phương", "bỏ qua"):
+        await user.send(answer)
+    await user.press("Lưu")
+    assert any("Xác nhận đã báo cáo đủ" in c.label for c in user.last.choices)
+    await sim.run_until(at("18/5/2023", "09:00"))
+    [(_, _, reminder)] = [s for s in sim.sent if s[1] == "d"]
+    assert "Sở Tư pháp đã ghi nhận 01 hoạt động cho đợt này" in reminder.text
+    assert "• Công tác biên giới: 01" in reminder.text
+
+
+async def test_restart_in_the_middle_of_a_wave(sim):
+    users = [await registered(sim.app, f"u{i}", unit=unit) for i, unit in enumerate(
+        ["Sở Y tế", "Sở Tư pháp", "Sở Xây dựng", "Sở Nội vụ", "Sở Tài chính"]
+    )]  # fmt: skip
+    assert len(users) == 5
+    sim.sim["now"] = at("18/5/2023", "08:00")
+    gate = asyncio.Event()
+    calls = []
+
+    async def slow_deliver(channel, outgoing):
+        calls.append(outgoing.chat_id)
+        if len(calls) == 3:
+            await gate.wait()  # the process dies while this send is in flight
+        return await sim.deliver(channel, outgoing)
+
+    first = Reminders(sim.app.sessions, sim.app.settings, slow_deliver, lambda: sim.sim["now"])
+    task = asyncio.create_task(first.tick())
+    while len(calls) < 3:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [chat for _, chat, _ in sim.sent] == ["u0", "u1"]
+
+    sim.sim["now"] = at("18/5/2023", "08:01")
+    await sim.reminders().tick()  # restarted: the unsent ones, not the sent ones
+    assert sorted(chat for _, chat, _ in sim.sent) == ["u0", "u1", "u3", "u4"]
+    sim.sim["now"] = at("18/5/2023", "08:05")
+    await sim.reminders().tick()  # the one cut off mid-send, after its backoff
+    assert sorted(chat for _, chat, _ in sim.sent) == ["u0", "u1", "u2", "u3", "u4"]
+    sim.sim["now"] = at("18/5/2023", "15:00")
+    await sim.reminders().tick()
+    assert len(sim.sent) == 5
+
+
+async def test_downtime_across_a_slot_and_a_closed_round(sim):
+    await registered(sim.app, "x", unit="Sở Y tế")
+    sim.sim["now"] = at("21/5/2023", "12:00")  # down from before 18/5 (the d7 slot)
+    await sim.reminders().tick()
+    assert sim.log() == [("21/5", "x")]
+    await sim.reminders().tick()
+    assert len(sim.sent) == 1
+    sim.sent.clear()
+    sim.sim["now"] = at("2/6/2023", "09:00")  # down across the end of the grace period
+    await sim.reminders().tick()
+    assert sim.sent == []
+
+
+async def test_failed_sends_are_retried_and_blocked_users_are_not(sim):
+    await registered(sim.app, "f", unit="Sở Y tế")
+    await registered(sim.app, "g", unit="Sở Tư pháp")
+    sim.outcomes = {"f": [FAILED, FAILED], "g": [BLOCKED]}
+    sim.sim["now"] = at("18/5/2023", "08:00")
+    service = sim.reminders()
+    for minutes in (0, 1, 2, 3, 7, 30, 60):
+        sim.sim["now"] = at("18/5/2023", "08:00") + timedelta(minutes=minutes)
+        await service.tick()
+    assert sim.log() == [("18/5", "f")]
+    async with sim.app.sessions() as db:
+        entries = {e.member_id: e for e in await db.scalars(select(ReminderLog))}
+    statuses = sorted((e.status, e.attempts) for e in entries.values())
+    assert statuses == [(BLOCKED, 1), (SENT, 3)]
+
+
+def test_quiet_hours_move_a_slot_to_the_morning(tmp_path):
+    settings = make_settings(tmp_path, reminder_time="22:30")
+    moved = move_out_of_quiet_hours(at("17/5/2023", "22:30"), settings)
+    assert moved == at("18/5/2023", "07:00")
+    assert move_out_of_quiet_hours(at("18/5/2023", "06:59"), settings) == at("18/5/2023", "07:00")
+    assert move_out_of_quiet_hours(at("18/5/2023", "12:00"), settings) == at("18/5/2023", "12:00")
+    deadline = date(2023, 5, 25)
+    # d7 falls on 18/5 at 22:30, inside quiet hours: it is sent at 07:00 on 19/5.
+    assert current_slot(deadline, at("18/5/2023", "23:00"), settings) is None
+    assert current_slot(deadline, at("19/5/2023", "07:00"), settings).name == "d7"
+
+
+async def test_quiet_hours_respected_by_the_wave(tmp_path):
+    clock = {"now": at("18/5/2023", "22:30")}
+    app = await open_app(
+        make_settings(tmp_path / "d", reminder_time="22:30"), clock=lambda: clock["now"]
+    )
+    simulation = Simulation(app, clock)
+    await registered(app, "q", unit="Sở Y tế")
+    await simulation.reminders().tick()
+    assert simulation.sent == []
+    clock["now"] = at("19/5/2023", "07:00")
+    await simulation.reminders().tick()
+    assert simulation.log() == [("19/5", "q")]
+    await app.close()
+
+
+async def test_ad_hoc_round_from_chat_with_progress_and_withdrawal(sim):
+    boss = await registered(sim.app, "boss", role="coordinator")
+    unit = await registered(sim.app, "h", unit="Sở Y tế")
+    sim.sim["now"] = at("1/8/2023", "09:00")
+    await boss.send("/yeucau")
+    await boss.send("1/7/2023")
+    await boss.send("30/6/2023")
+    assert "không được trước ngày bắt đầu" in boss.text
+    await boss.send("31/7/2023")
+    await boss.send("1/1/2023")
+    assert "không được ở quá khứ" in boss.text
+    await boss.send("10/8/2023")
+    await boss.send("Phục vụ hội nghị tổng kết")
+    assert "Đã tạo đợt báo cáo đột xuất 2023-A1" in boss.text
+
+    sim.sim["now"] = at("7/8/2023", "08:00")  # d3 of the ad hoc round
+    await sim.reminders().tick()
+    reminder = next(out for _, chat, out in sim.sent if chat == "h")
+    assert "Nhắc báo cáo đối ngoại đột xuất 2023-A1 — Phục vụ hội nghị tổng kết" in reminder.text
+
+    await unit.send(choice="xongok:2023-A1")
+    await boss.send("/tiendo")
+    await boss.press("2023-A1")
+    assert "✅ Sở Y tế — 00 hoạt động" in boss.text and "1/" in boss.text
+    await unit.send("/moi")
+    await unit.press("Thông tin đối ngoại")
+    for answer in ("15/7/2023", "Đón phóng viên", "bỏ qua"):
+        await unit.send(answer)
+    await unit.press("Lưu")
+    await boss.send("/tiendo")
+    await boss.press("2023-A1")
+    assert "✅ Sở Y tế — 01 hoạt động ⚠️ có cập nhật sau khi xác nhận" in boss.text
+
+    await unit.send("/xong")
+    await unit.press("2023-A1")
+    await unit.press("Rút lại xác nhận")
+    assert "Đã rút lại xác nhận đợt đột xuất 2023-A1" in unit.text
+    await boss.send("/tiendo")
+    await boss.press("2023-A1")
+    assert "⏳ Sở Y tế — 01 hoạt động" in boss.text
+
+
+async def test_nothing_to_report_only_without_records(sim):
+    user = await registered(sim.app, "n", unit="Sở Nội vụ")
+    sim.sim["now"] = at("20/9/2023", "09:00")
+    await user.send("/xong")
+    assert "năm 2023" in user.text
+    await user.press("Không có hoạt động phát sinh")
+    assert "xác nhận không có hoạt động phát sinh cho đợt năm 2023" in user.text
+    await sim.reminders().tick(at("3/10/2023"))
+    assert sim.sent == []
+
+
+async def test_dry_run_plan_lists_who_and_why(sim):
+    await registered(sim.app, "p", unit="Sở Y tế")
+    planned = await sim.reminders().plan(at("24/5/2023", "08:30"))
+    assert [(p.round_id, p.slot, p.unit) for p in planned] == [("2023-H1", "d1", "Sở Y tế")]
+    assert "nhắc trước hạn 1 ngày" in planned[0].reason
+    async with sim.app.sessions() as db:
+        assert (await db.scalars(select(ReminderLog))).all() == []  # a plan writes nothing
+    await sim.reminders().tick(at("24/5/2023", "08:30"))
+    assert await sim.reminders().plan(at("24/5/2023", "09:00")) == []

@@ -1,0 +1,337 @@
+"""The Zalo Bot API client against the fake Zalo server, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from bot.zalo_client import (
+    EVENT_IMAGE,
+    EVENT_STICKER,
+    EVENT_TEXT,
+    SECRET_HEADER,
+    ZaloClient,
+    ZaloError,
+    ZaloNetworkError,
+    ZaloUnauthorized,
+    parse_event,
+    split_text,
+    stable_update_id,
+)
+from tests.fakes.zalo_api import FakeZaloAPI
+
+TOKEN = "1459232241454765289:zalo-token"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeZaloAPI]:
+    async with FakeZaloAPI(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def zalo(fake: FakeZaloAPI) -> AsyncIterator[ZaloClient]:
+    async with ZaloClient(TOKEN, base_url=fake.base_url) as client:
+        yield client
+
+
+# --- getMe and the token ---------------------------------------------------------------------
+
+
+async def test_get_me(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    me = await zalo.get_me()
+    assert me["id"] == fake.bot_info["id"]
+    assert me["account_name"] == fake.bot_info["account_name"]
+    assert fake.calls_to("getMe") == [{}]
+
+
+async def test_wrong_token_is_unauthorized_at_once(fake: FakeZaloAPI) -> None:
+    async with ZaloClient("123:wrong", base_url=fake.base_url, backoff=5) as client:
+        started = time.monotonic()
+        with pytest.raises(ZaloUnauthorized) as caught:
+            await client.get_me()
+    assert time.monotonic() - started < 1  # not retried
+    assert caught.value.error_code == 401
+    assert "\n" not in str(caught.value) and "wrong" not in str(caught.value)
+    assert fake.unauthorized_count == 1
+
+
+async def test_client_must_be_started(fake: FakeZaloAPI) -> None:
+    with pytest.raises(RuntimeError):
+        await ZaloClient(TOKEN, base_url=fake.base_url).get_me()
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+async def test_long_poll_returns_an_injected_text_promptly(
+    zalo: ZaloClient, fake: FakeZaloAPI
+) -> None:
+    poll = asyncio.create_task(zalo.get_updates(timeout=10))
+    await fake.wait_until(lambda: bool(fake.calls_to("getUpdates")), what="the poll")
+    started = time.monotonic()
+    message_id = await fake.send_text("u-lan", "Xin chào, tôi là Lan", display_name="Lan")
+    updates = await asyncio.wait_for(poll, 3)
+    assert time.monotonic() - started < 1
+    assert fake.calls_to("getUpdates") == [{"timeout": "10"}]  # a string, as documented
+
+    [update] = updates
+    event = parse_event(update)
+    assert event is not None
+    assert event.event_name == EVENT_TEXT
+    assert event.is_text
+    assert event.text == "Xin chào, tôi là Lan"
+    assert (event.user_id, event.chat_id, event.display_name) == ("u-lan", "u-lan", "Lan")
+    assert event.message_id == message_id
+    assert event.chat_type == "PRIVATE" and not event.is_bot
+    assert isinstance(event.date, int)
+
+
+async def test_long_poll_timeout_gives_no_updates(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    started = time.monotonic()
+    assert await zalo.get_updates(timeout=1) == []
+    assert 0.9 <= time.monotonic() - started < 2
+    assert fake.errors[-1][2] == 408
+
+
+async def test_queued_events_come_one_per_poll_or_as_a_list(fake: FakeZaloAPI) -> None:
+    async with ZaloClient(TOKEN, base_url=fake.base_url) as client:
+        first = await fake.send_text("u1", "một")
+        second = await fake.send_text("u1", "hai")
+        assert [parse_event(u).message_id for u in await client.get_updates(0)] == [first]
+        assert [parse_event(u).message_id for u in await client.get_updates(0)] == [second]
+        fake.batch_updates = True
+        await fake.send_text("u1", "ba")
+        await fake.send_text("u2", "bốn")
+        assert [parse_event(u).text for u in await client.get_updates(0)] == ["ba", "bốn"]
+
+
+async def test_non_text_events_are_not_text(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    await fake.send_event("u-lan", "image", caption="ảnh hội nghị")
+    await fake.send_event("u-lan", EVENT_STICKER)
+    await fake.send_event("u-lan", "unsupported")
+    events = [parse_event(u) for _ in range(3) for u in await zalo.get_updates(1)]
+    assert [e.event_name for e in events] == [
+        EVENT_IMAGE,
+        EVENT_STICKER,
+        "message.unsupported.received",
+    ]
+    for event in events:
+        assert not event.is_text and event.text is None
+        assert event.user_id == "u-lan" and event.display_name == "Lan"
+
+
+def test_parse_event_is_tolerant() -> None:
+    assert parse_event({}) is None
+    assert parse_event({"event_name": EVENT_TEXT}) is None
+    assert parse_event("nonsense") is None  # type: ignore[arg-type]
+    # Wrapped as in the docs, no chat (chat id falls back to the sender), no display name.
+    event = parse_event(
+        {"ok": True, "result": {"event_name": EVENT_TEXT, "message": {"from": {"id": 7}}}}
+    )
+    assert event is not None
+    assert (event.user_id, event.chat_id, event.display_name) == ("7", "7", "")
+    assert event.is_text is False and event.text is None and event.message_id == ""
+    # The docs' getUpdates sample: no event_name, first_name instead of display_name.
+    event = parse_event(
+        {"message": {"chat": {"id": "c1"}, "text": "Hi", "from": {"first_name": "Nguyen Van A"}}}
+    )
+    assert event is not None and event.is_text and event.text == "Hi"
+    assert event.display_name == "Nguyen Van A"
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+async def test_send_message_limits(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    text = "ệ" * 2000
+    result = await zalo.send_message("u-lan", text)
+    assert result["message_id"] and isinstance(result["date"], int)
+    with pytest.raises(ValueError):
+        await zalo.send_message("u-lan", text + "x")
+    with pytest.raises(ValueError):
+        await zalo.send_message("u-lan", "")
+    assert fake.sent("u-lan") == [text]
+    assert len(fake.calls_to("sendMessage")) == 1  # the refused ones never left the client
+
+
+async def test_fake_refuses_overlong_text(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    with pytest.raises(ZaloError) as caught:
+        await zalo.call("sendMessage", {"chat_id": "u1", "text": "x" * 2001})
+    assert caught.value.error_code == 400
+    assert fake.sent("u1") == []
+
+
+async def test_send_chat_action(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    assert await zalo.send_chat_action("u-lan") is True
+    assert fake.chat_actions("u-lan") == ["typing"]
+    with pytest.raises(ZaloError) as caught:
+        await zalo.send_chat_action("u-lan", "dancing")
+    assert caught.value.error_code == 400
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+async def test_server_error_is_retried(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    fake.fail_next("sendMessage", status=500)
+    started = time.monotonic()
+    await zalo.send_message("u1", "Đã lưu")
+    assert 0.45 <= time.monotonic() - started < 2  # one backoff of 0.5 s
+    assert fake.sent("u1") == ["Đã lưu"]
+    assert len(fake.calls_to("sendMessage")) == 2
+
+
+async def test_rate_limit_is_retried_after_retry_after(fake: FakeZaloAPI) -> None:
+    async with ZaloClient(TOKEN, base_url=fake.base_url, backoff=0.01) as client:
+        fake.fail_next("sendMessage", status=429, retry_after=0.3)
+        started = time.monotonic()
+        await client.send_message("u1", "một")
+        assert time.monotonic() - started >= 0.29  # honoured, not the 0.01 s backoff
+        fake.fail_next("sendMessage", times=2, status=429)  # no retry_after: backoff
+        await client.send_message("u1", "hai")
+    assert fake.sent("u1") == ["một", "hai"]
+    assert len(fake.calls_to("sendMessage")) == 5
+
+
+async def test_bad_gateway_and_dropped_connection_are_retried(fake: FakeZaloAPI) -> None:
+    async with ZaloClient(TOKEN, base_url=fake.base_url, backoff=0.01) as client:
+        fake.fail_next("sendMessage", status=502)  # an nginx HTML page
+        fake.fail_next("getMe", status=0)  # the connection drops
+        await client.send_message("u1", "một")
+        assert (await client.get_me())["id"]
+    assert fake.sent("u1") == ["một"]
+
+
+async def test_retries_are_bounded(fake: FakeZaloAPI) -> None:
+    async with ZaloClient(TOKEN, base_url=fake.base_url, retries=2, backoff=0.01) as client:
+        fake.fail_next("sendMessage", times=5, status=503)
+        with pytest.raises(ZaloError) as caught:
+            await client.send_message("u1", "một")
+    assert caught.value.error_code == 503
+    assert len(fake.calls_to("sendMessage")) == 3
+
+
+async def test_client_error_is_raised_at_once(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    fake.fail_next("sendMessage", status=400, description="Bad Request: chat not found")
+    started = time.monotonic()
+    with pytest.raises(ZaloError) as caught:
+        await zalo.send_message("u1", "một")
+    assert time.monotonic() - started < 0.4
+    assert (caught.value.error_code, caught.value.description) == (
+        400,
+        "Bad Request: chat not found",
+    )
+    assert not isinstance(caught.value, ZaloUnauthorized)
+    assert len(fake.calls_to("sendMessage")) == 1
+
+
+async def test_unreachable_server_is_a_network_error() -> None:
+    async with ZaloClient(TOKEN, base_url="http://127.0.0.1:1/bot", retries=1, backoff=0.01) as z:
+        with pytest.raises(ZaloNetworkError) as caught:
+            await z.get_me()
+    assert TOKEN not in str(caught.value)
+
+
+# --- webhook ---------------------------------------------------------------------------------
+
+
+async def test_webhook_delivery_and_redelivery(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
+    received: list[tuple[str | None, dict]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((request.headers.get(SECRET_HEADER), await request.json()))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/zalo/webhook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        url = f"http://127.0.0.1:{port}/zalo/webhook"
+        with pytest.raises(ValueError):
+            await zalo.set_webhook(url, "short")
+        assert await zalo.get_webhook_info() is None
+        result = await zalo.set_webhook(url, "s3cret-token")
+        assert result["url"] == url
+        assert (await zalo.get_webhook_info())["url"] == url
+        with pytest.raises(ZaloError) as caught:
+            await zalo.get_updates(timeout=0)
+        assert caught.value.error_code == 409
+
+        message_id = await fake.send_text("u-lan", "qua webhook")
+        assert await fake.redeliver(message_id) == 200
+        assert [secret for secret, _ in received] == ["s3cret-token", "s3cret-token"]
+        first, again = (parse_event(body) for _, body in received)
+        assert first.text == "qua webhook" and first.message_id == message_id
+        assert stable_update_id(first) == stable_update_id(again)
+
+        fake.wrap_webhook = True  # the shape the docs show: {"ok": true, "result": update}
+        await fake.send_text("u-lan", "bọc trong result")
+        assert received[-1][1]["ok"] is True
+        assert parse_event(received[-1][1]).text == "bọc trong result"
+
+        await zalo.delete_webhook()
+        assert fake.webhook is None
+        await fake.send_text("u-lan", "qua getUpdates")
+        assert [parse_event(u).text for u in await zalo.get_updates(1)] == ["qua getUpdates"]
+
+        # Events queued while polling go to the webhook once it is set.
+        queued = await fake.send_text("u-lan", "chờ webhook")
+        await zalo.set_webhook(url, "s3cret-token")
+        await fake.wait_until(lambda: len(received) == 4, what="the queued event")
+        assert parse_event(received[-1][1]).message_id == queued
+        assert fake.pending_updates == []
+    finally:
+        await runner.cleanup()
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+
+def test_split_text_cuts_at_lines_in_order() -> None:
+    lines = [f"{i:02d}. Hoạt động đối ngoại số {i}".ljust(49, ".") for i in range(50)]
+    text = "\n".join(lines) + "!"
+    assert len(text) == 2500
+    pieces = split_text(text)
+    assert [len(p) for p in pieces] == [1999, 500]  # 40 lines, then 10
+    assert "\n".join(pieces) == text
+    assert pieces[0].startswith("00.") and pieces[1].startswith("40.")
+
+
+def test_split_text_hard_cuts_overlong_lines() -> None:
+    assert split_text("a" * 4500) == ["a" * 2000, "a" * 2000, "a" * 500]
+    assert split_text("ngắn") == ["ngắn"]
+    assert split_text("") == [] and split_text(" \n ") == []
+    assert split_text("x" * 2000 + "\n\n" + "y" * 10) == ["x" * 2000, "\n" + "y" * 10]
+
+
+async def test_stable_update_id_for_a_redelivered_event(
+    zalo: ZaloClient, fake: FakeZaloAPI
+) -> None:
+    message_id = await fake.send_text("u1", "một lần thôi")
+    [first] = await zalo.get_updates(1)
+    await fake.redeliver(message_id)
+    [again] = await zalo.get_updates(1)
+    assert first == again
+    assert stable_update_id(parse_event(first)) == stable_update_id(parse_event(again))
+    assert stable_update_id(parse_event(first)) == f"m:{message_id}"
+    other = await fake.send_text("u1", "một lần thôi")
+    [second] = await zalo.get_updates(1)
+    assert parse_event(second).message_id == other
+    assert stable_update_id(parse_event(second)) != stable_update_id(parse_event(first))
+
+    # No message id: a hash of chat, date and text, equal for equal deliveries.
+    bare = {"event_name": EVENT_TEXT, "message": {"chat": {"id": "c"}, "text": "t", "date": 5}}
+    key = stable_update_id(parse_event(bare))
+    assert key.startswith("h:") and len(key) <= 64
+    assert key == stable_update_id(parse_event(dict(bare)))
+    moved = {"event_name": EVENT_TEXT, "message": {"chat": {"id": "c"}, "text": "t", "date": 6}}
+    assert stable_update_id(parse_event(moved)) != key
