@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     # Updates handled at once (the engine serialises database work; this overlaps sending).
     telegram_concurrency: int = 8
+    # Outgoing messages per second, spread evenly (Telegram allows about 30 overall).
+    telegram_messages_per_second: float = 29.0
     send_retries: int = 3
 
     # The backend (health check, webhooks, file downloads).
@@ -62,6 +64,8 @@ class Settings(BaseSettings):
     reminder_overdue_days: int = 1
     quiet_hours: tuple[str, str] = ("21:00", "07:00")
     reminder_max_attempts: int = 4
+    # Reminders sent at once in a wave (the rate limiter paces the messenger).
+    reminder_concurrency: int = 16
     # /tiendo keeps showing a round this many days after its deadline.
     progress_days_after_deadline: int = 90
 

@@ -86,7 +86,15 @@ class TelegramChannel:
             .token(settings.telegram_bot_token)
             .base_url(settings.telegram_api_base_url)
             .base_file_url(settings.telegram_file_base_url)
-            .rate_limiter(AIORateLimiter(max_retries=settings.send_retries))
+            .rate_limiter(
+                # One message every 1/rate seconds, no bursts: a burst of 30 followed by
+                # 30 a second is what gets 429 answers.
+                AIORateLimiter(
+                    overall_max_rate=1,
+                    overall_time_period=1 / settings.telegram_messages_per_second,
+                    max_retries=settings.send_retries,
+                )
+            )
             .concurrent_updates(settings.telegram_concurrency)
         )
         if webhook:

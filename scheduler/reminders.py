@@ -9,6 +9,7 @@ retried with backoff, a bounded number of times.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -131,11 +132,16 @@ class Reminders:
         pending, pending_names = await self._pending_units(round_)
         async with self.sessions() as db:
             members = [m for m in await store.recipients(db, "focal_point") if m.unit_id in pending]
-        reminded = 0
-        for member in members:
-            message = await self._reminder(round_, member.unit_id, pending[member.unit_id], now)
-            if await self._send_once(round_.id, member, slot.name, message, now) == SENT:
-                reminded += 1
+        gate = asyncio.Semaphore(self.settings.reminder_concurrency)
+
+        async def remind(member) -> str | None:
+            async with gate:
+                unit = pending[member.unit_id]
+                message = await self._reminder(round_, member.unit_id, unit, now)
+                return await self._send_once(round_.id, member, slot.name, message, now)
+
+        outcomes = await asyncio.gather(*(remind(member) for member in members))
+        reminded = outcomes.count(SENT)
         if reminded:
             await self._summarise(round_, slot, reminded, pending_names, now)
         return reminded
@@ -181,13 +187,16 @@ class Reminders:
                 round_.id, coordinator, SUMMARY_PREFIX + slot.name, Outgoing(text=text), now
             )
 
-    async def _send_once(self, round_id: str, member, slot: str, message: Outgoing, now) -> str:
-        """Claim the log entry, send, record the outcome. Never raises."""
+    async def _send_once(
+        self, round_id: str, member, slot: str, message: Outgoing, now
+    ) -> str | None:
+        """Claim the log entry, send, record the outcome; None when not due (sent before,
+        given up, or waiting for its backoff). Never raises."""
         stamp = _naive_utc(now)
         async with self.sessions() as db, db.begin():
             entry = await store.claim_reminder(db, round_id, member.member_id, slot)
             if not self._due(entry, now):
-                return entry.status
+                return None
             entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
             entry_id = entry.id
         outcome, error = await self._deliver_all(member, message)
