@@ -60,9 +60,16 @@ class Simulation:
                 return
 
     def log(self, kind: str = "🔔") -> list[tuple[str, str]]:
-        return [
-            (f"{d.day}/{d.month}", chat) for d, chat, out in self.sent if out.text.startswith(kind)
-        ]
+        """(day, chat) of each message of this kind, by day then chat (a wave's order
+        within a day is not fixed: it sends several at once)."""
+        return sorted(
+            (
+                (f"{d.day}/{d.month}", chat)
+                for d, chat, out in self.sent
+                if out.text.startswith(kind)
+            ),
+            key=lambda pair: (tuple(reversed([int(x) for x in pair[0].split("/")])), pair[1]),
+        )
 
 
 @pytest.fixture
@@ -148,38 +155,37 @@ async def test_reminder_shows_what_the_unit_recorded(sim):
 
 
 async def test_restart_in_the_middle_of_a_wave(sim):
-    users = [await registered(sim.app, f"u{i}", unit=unit) for i, unit in enumerate(
-        ["Sở Y tế", "Sở Tư pháp", "Sở Xây dựng", "Sở Nội vụ", "Sở Tài chính"]
-    )]  # fmt: skip
-    assert len(users) == 5
+    units = ["Sở Y tế", "Sở Tư pháp", "Sở Xây dựng", "Sở Nội vụ", "Sở Tài chính"]
+    for i, unit in enumerate(units):
+        await registered(sim.app, f"u{i}", unit=unit)
     sim.sim["now"] = at("18/5/2023", "08:00")
-    gate = asyncio.Event()
     calls = []
 
-    async def slow_deliver(channel, outgoing):
+    async def dying_deliver(channel, outgoing):
         calls.append(outgoing.chat_id)
-        if len(calls) == 3:
-            await gate.wait()  # the process dies while this send is in flight
+        if len(calls) > 2:
+            await asyncio.Event().wait()  # the process dies while these are in flight
         return await sim.deliver(channel, outgoing)
 
-    first = Reminders(sim.app.sessions, sim.app.settings, slow_deliver, lambda: sim.sim["now"])
+    first = Reminders(sim.app.sessions, sim.app.settings, dying_deliver, lambda: sim.sim["now"])
     task = asyncio.create_task(first.tick())
-    while len(calls) < 3:
+    while len(calls) < 5:
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert [chat for _, chat, _ in sim.sent] == ["u0", "u1"]
+    delivered_before = [chat for _, chat, _ in sim.sent]
+    assert len(delivered_before) == 2
 
     sim.sim["now"] = at("18/5/2023", "08:01")
-    await sim.reminders().tick()  # restarted: the unsent ones, not the sent ones
-    assert sorted(chat for _, chat, _ in sim.sent) == ["u0", "u1", "u3", "u4"]
-    sim.sim["now"] = at("18/5/2023", "08:05")
-    await sim.reminders().tick()  # the one cut off mid-send, after its backoff
-    assert sorted(chat for _, chat, _ in sim.sent) == ["u0", "u1", "u2", "u3", "u4"]
-    sim.sim["now"] = at("18/5/2023", "15:00")
-    await sim.reminders().tick()
-    assert len(sim.sent) == 5
+    await sim.reminders().tick()  # restarted: the ones cut off wait for their backoff
+    assert [chat for _, chat, _ in sim.sent] == delivered_before
+    for minute in ("08:05", "15:00"):
+        sim.sim["now"] = at("18/5/2023", minute)
+        await sim.reminders().tick()
+    assert sorted(chat for _, chat, out in sim.sent if out.text.startswith("🔔")) == [
+        f"u{i}" for i in range(5)
+    ]  # everyone exactly once
 
 
 async def test_downtime_across_a_slot_and_a_closed_round(sim):
