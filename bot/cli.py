@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _run(app: App, args: argparse.Namespace) -> int:
     """The bot on its messengers; with no token, the terminal chat with demo units."""
-    if app.settings.telegram_bot_token:
+    if app.settings.telegram_bot_token or app.settings.zalo_bot_token:
         from bot.runtime import serve
 
         return await serve(app)

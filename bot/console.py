@@ -6,21 +6,16 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.render import plain_text
 from handlers.engine import Engine
 from handlers.messages import Incoming, Outgoing
-from templates.catalog import t
 
 CHANNEL = "console"
 
 
 def render(reply: Outgoing) -> str:
-    """Text, then the choices as a numbered list (answer with the number or the words)."""
-    lines = [reply.text]
-    if reply.numbered:
-        lines += [f"  {n}. {choice.label}" for n, choice in enumerate(reply.choices, 1)]
-    if reply.file_path is not None:
-        lines.append("  " + t("console.file", path=reply.file_path))
-    return "\n".join(lines)
+    """Text, then the choices as a numbered list; a file is shown by its path."""
+    return plain_text(reply, str(reply.file_path) if reply.file_path else "")
 
 
 async def chat(

@@ -1,5 +1,5 @@
-"""`doingoai run` with a messenger token: the backend and the channels in one process,
-stopped gracefully on SIGTERM or SIGINT."""
+"""`doingoai run` with messenger tokens: the backend, the channels and the reminder
+scheduler in one process, stopped gracefully on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -15,12 +15,33 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import App
 from bot.channels import Channels
-from bot.telegram import CHANNEL, TelegramChannel
+from bot.telegram import TelegramChannel
 from bot.web import build_web_app
+from bot.zalo import ZaloChannel
+from bot.zalo_client import ZaloError, ZaloUnauthorized
 from scheduler.reminders import Reminders
 from templates.catalog import t
 
 log = logging.getLogger(__name__)
+
+# What a failed start means, per exception: a one-line message instead of a traceback.
+START_ERRORS = {
+    InvalidToken: "cli.bad_telegram_token",
+    NetworkError: "cli.telegram_unreachable",
+    ZaloUnauthorized: "cli.bad_zalo_token",
+    ZaloError: "cli.zalo_unreachable",
+}
+
+
+def enabled_channels(app: App) -> dict[str, object]:
+    """The messengers whose token is configured."""
+    settings = app.settings
+    channels: dict[str, object] = {}
+    if settings.telegram_bot_token:
+        channels["telegram"] = TelegramChannel(app, webhook=settings.telegram_mode == "webhook")
+    if settings.zalo_bot_token:
+        channels["zalo"] = ZaloChannel(app, webhook=settings.zalo_mode == "webhook")
+    return channels
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> int:
@@ -31,40 +52,43 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    telegram = TelegramChannel(app, webhook=settings.telegram_mode == "webhook")
-    channels = Channels()
-    channels.register(CHANNEL, telegram.send)
-    scheduler = AsyncIOScheduler(timezone=settings.tz)
-    reminders = Reminders(app.sessions, settings, channels.deliver)
-    runner = web.AppRunner(build_web_app(app, telegram), shutdown_timeout=10)
+    channels = enabled_channels(app)
+    runner = web.AppRunner(
+        build_web_app(app, channels.get("telegram"), channels.get("zalo")), shutdown_timeout=10
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.listen_host, settings.listen_port)
+    started = []
     try:
-        await telegram.start()
-    except InvalidToken:
-        print(t("cli.bad_telegram_token"), file=sys.stderr)
+        for channel in channels.values():
+            await channel.start()
+            started.append(channel)
+    except tuple(START_ERRORS) as error:
+        key = next(key for kind, key in START_ERRORS.items() if isinstance(error, kind))
+        print(t(key, error=str(error)), file=sys.stderr)
+        for channel in started:
+            await channel.stop()
         await runner.cleanup()
         return 2
-    except NetworkError as error:
-        print(t("cli.telegram_unreachable", error=str(error)), file=sys.stderr)
-        await runner.cleanup()
-        return 2
-    await site.start()
+    await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+
+    routes = Channels()
+    for name, channel in channels.items():
+        routes.register(name, channel.send)
+    scheduler = AsyncIOScheduler(timezone=settings.tz)
     # Every minute, and once right away: slots missed while the process was down go out now.
     scheduler.add_job(
-        reminders.tick, "interval", minutes=1, next_run_time=datetime.now(settings.tz),
-        max_instances=1, coalesce=True,
+        Reminders(app.sessions, settings, routes.deliver).tick, "interval", minutes=1,
+        next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.start()
-    print(
-        t("cli.running", username=telegram.username, mode=settings.telegram_mode,
-          host=settings.listen_host, port=settings.listen_port),
-        flush=True,
-    )  # fmt: skip
+    print(t("cli.running", channels=", ".join(channels), host=settings.listen_host,
+            port=settings.listen_port), flush=True)  # fmt: skip
+
     await stop.wait()
     log.info("stopping: no new updates, finishing those in flight")
     scheduler.shutdown(wait=False)
-    await runner.shutdown()  # the webhook stops taking requests; in-flight ones complete
-    await telegram.stop()  # polling stops; handlers still running are awaited
+    await runner.shutdown()  # webhooks stop taking requests; in-flight ones complete
+    for channel in channels.values():
+        await channel.stop()  # polling stops; handlers still running are awaited
     await runner.cleanup()
     return 0

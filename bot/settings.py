@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     telegram_messages_per_second: float = 29.0
     send_retries: int = 3
 
+    # Zalo Bot Platform: no token means no Zalo. Mode "polling" or "webhook".
+    zalo_bot_token: str = ""
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_mode: str = "polling"
+    zalo_webhook_secret: str = ""
+    # Generated files offered by link (Zalo cannot send documents) expire after this.
+    file_link_hours: int = 24
+
     # The backend (health check, webhooks, file downloads).
     public_base_url: str = ""
     listen_host: str = "127.0.0.1"

@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot.app import App
+from bot.render import split_text
 from handlers.engine import COMMANDS
 from handlers.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
 from storage import repo
@@ -39,28 +40,6 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 MENU_COMMANDS = ("moi", "cuatoi", "huy", "menu", "trogiup", "donvi", "taoma")
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at line boundaries where possible."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single overlong line: cut it hard
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not pieces:
-        pieces.append(current)
-    return pieces
 
 
 def keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup | None:
@@ -191,7 +170,7 @@ class TelegramChannel:
     async def send(self, outgoing: Outgoing) -> str:
         """Deliver one reply: SENT, BLOCKED (the user blocked the bot) or FAILED."""
         chat_id = outgoing.chat_id
-        pieces = split_text(outgoing.text)
+        pieces = split_text(outgoing.text, MAX_TEXT)
         try:
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1

@@ -5,16 +5,22 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App
+from bot.zalo_client import SECRET_HEADER
+from storage import repo
+from templates.catalog import t
 
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("doingoai", App)
 TELEGRAM_KEY = web.AppKey("telegram", object)
+ZALO_KEY = web.AppKey("zalo", object)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -52,11 +58,50 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def build_web_app(app: App, telegram=None) -> web.Application:
+async def zalo_webhook(request: web.Request) -> web.Response:
+    """Zalo events: the secret header checked in constant time; 200 once processed."""
+    app = request.app[APP_KEY]
+    if not secret_matches(request, SECRET_HEADER, app.settings.zalo_webhook_secret):
+        return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
+    if not isinstance(data, dict):
+        return web.json_response({"ok": False, "error": "not an event"}, status=400)
+    await request.app[ZALO_KEY].process(data)
+    return web.json_response({"ok": True})
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    """A generated file by its token; unknown or expired tokens get a short Vietnamese page."""
+    app = request.app[APP_KEY]
+    async with app.sessions() as db:
+        link = await repo.file_for_token(db, request.match_info["token"])
+    if link is None or not Path(link.path).is_file():
+        page = EXPIRED_PAGE.format(title=t("files.expired_title"), text=t("files.expired"))
+        return web.Response(text=page, status=404, content_type="text/html", charset="utf-8")
+    return web.FileResponse(
+        link.path,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(link.filename)}"},
+    )
+
+
+EXPIRED_PAGE = (
+    '<!doctype html><html lang="vi"><meta charset="utf-8"><title>{title}</title>'
+    "<body><h1>{title}</h1><p>{text}</p></body></html>"
+)
+
+
+def build_web_app(app: App, telegram=None, zalo=None) -> web.Application:
     web_app = web.Application(client_max_size=1024**2)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/files/{token}", download)
     if telegram is not None:
         web_app[TELEGRAM_KEY] = telegram
         web_app.router.add_post("/telegram/webhook", telegram_webhook)
+    if zalo is not None:
+        web_app[ZALO_KEY] = zalo
+        web_app.router.add_post("/zalo/webhook", zalo_webhook)
     return web_app

@@ -68,7 +68,6 @@ __all__ = [
     "ZaloNetworkError",
     "ZaloUnauthorized",
     "parse_event",
-    "split_text",
     "stable_update_id",
 ]
 
@@ -351,47 +350,6 @@ def _as_update_list(result: Any) -> list[dict[str, Any]]:
     if isinstance(result, dict) and ("event_name" in result or "message" in result):
         return [result]
     return []
-
-
-# --- texts ---------------------------------------------------------------------------------
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, in order, cut at line boundaries.
-
-    A line longer than ``limit`` is cut hard. The newline at a cut is dropped and so are
-    blank pieces (Zalo refuses empty texts), so for a text whose lines all fit,
-    ``"\\n".join(split_text(text)) == text`` unless blank lines fall on a cut.
-    A blank text gives no pieces.
-    """
-    if limit < 1:
-        raise ValueError("limit must be >= 1")
-    if not text.strip():
-        return []
-    if len(text) <= limit:
-        return [text]
-    pieces: list[str] = []
-
-    def flush(piece: str | None) -> None:
-        if piece is not None and piece.strip():
-            pieces.append(piece)
-
-    current: str | None = None  # the piece being built; None: no piece started
-    for line in text.split("\n"):
-        while len(line) > limit:
-            flush(current)
-            current = None
-            flush(line[:limit])
-            line = line[limit:]
-        if current is None:
-            current = line
-        elif len(current) + 1 + len(line) <= limit:
-            current = f"{current}\n{line}"
-        else:
-            flush(current)
-            current = line
-    flush(current)
-    return pieces
 
 
 # --- events --------------------------------------------------------------------------------

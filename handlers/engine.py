@@ -87,6 +87,7 @@ COMMANDS: dict[str, Handler] = {
     "huy": records.ask_cancel,
     "trogiup": menu.show_help,
     "xong": rounds.start_confirm,
+    "lienket": units.link_messenger,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
     "themdonvi": _coordinator_only(_add_unit),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from handlers.forms.parsing import fold
+from handlers.forms.parsing import fold, loose
 from handlers.messages import Choice, Incoming, Outgoing
 from storage.repo import Person
 from templates.catalog import t
@@ -72,10 +72,10 @@ class Turn:
         if self.incoming.choice is not None:
             keys = {key for key, _ in offered}
             return self.incoming.choice if self.incoming.choice in keys else None
-        wanted = fold(self.text).rstrip(".")
+        wanted = loose(self.text)
         if wanted.isdigit() and 1 <= int(wanted) <= len(offered):
             return offered[int(wanted) - 1][0]
         for key, label in offered:
-            if wanted in (fold(key), fold(label)):
+            if wanted in (loose(key), loose(label)):
                 return key
         return None

@@ -121,3 +121,17 @@ async def add_unit(turn: Turn, argument: str) -> None:
         entity_id=unit.id, details={"name": name},
     )  # fmt: skip
     turn.say("units.added", unit=name)
+
+
+async def link_messenger(turn: Turn) -> None:
+    """/lienket: a code that registers this same person on another messenger."""
+    ttl = timedelta(days=turn.settings.invite_ttl_days)
+    code = await repo.create_invite(
+        turn.db,
+        role=turn.person.role,
+        unit_id=turn.person.unit_id,
+        ttl=ttl,
+        created_by=turn.person.member_id,
+        member_id=turn.person.member_id,
+    )
+    turn.say("invite.link_code", code=code, days=turn.settings.invite_ttl_days)

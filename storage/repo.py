@@ -18,6 +18,7 @@ from storage.clock import utcnow
 from storage.models import (
     AuditEntry,
     ConversationSession,
+    FileLink,
     Identity,
     Invite,
     Member,
@@ -328,3 +329,26 @@ async def mark_blocked(db: AsyncSession, channel: str, chat_id: str) -> None:
         .where(Identity.channel == channel, Identity.chat_id == chat_id)
         .values(blocked_at=utcnow())
     )
+
+
+async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: timedelta) -> str:
+    """A fresh random token for downloading one file until it expires."""
+    token = secrets.token_urlsafe(24)
+    db.add(
+        FileLink(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            path=path,
+            filename=filename,
+            expires_at=utcnow() + ttl,
+        )
+    )
+    await db.flush()
+    return token
+
+
+async def file_for_token(db: AsyncSession, token: str) -> FileLink | None:
+    """The file behind a token, if the token exists and has not expired."""
+    link = await db.scalar(
+        select(FileLink).where(FileLink.token_hash == hashlib.sha256(token.encode()).hexdigest())
+    )
+    return link if link is not None and link.expires_at > utcnow() else None

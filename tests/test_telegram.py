@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import open_app
-from bot.telegram import TelegramChannel, split_text
+from bot.render import split_text
+from bot.telegram import MAX_TEXT, TelegramChannel
 from bot.web import build_web_app
 from storage.models import Identity, Record
 from tests.conftest import TZ_NOW, invite_code, make_settings
@@ -94,10 +95,10 @@ async def records(app) -> list[Record]:
 
 def test_long_texts_are_split_at_line_boundaries():
     text = "\n".join(f"dòng {i:04d} " + "x" * 40 for i in range(200))
-    pieces = split_text(text)
+    pieces = split_text(text, MAX_TEXT)
     assert len(pieces) == 3 and all(len(p) <= 4096 for p in pieces)
     assert "\n".join(pieces) == text
-    assert split_text("a" * 5000) == ["a" * 4096, "a" * 904]
+    assert split_text("a" * 5000, MAX_TEXT) == ["a" * 4096, "a" * 904]
 
 
 async def test_register_by_deep_link_and_record_with_buttons(polling_bot, fake):

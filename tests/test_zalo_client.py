@@ -9,20 +9,26 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from bot.render import split_text
 from bot.zalo_client import (
     EVENT_IMAGE,
     EVENT_STICKER,
     EVENT_TEXT,
+    MAX_TEXT,
     SECRET_HEADER,
     ZaloClient,
     ZaloError,
     ZaloNetworkError,
     ZaloUnauthorized,
     parse_event,
-    split_text,
     stable_update_id,
 )
 from tests.fakes.zalo_api import FakeZaloAPI
+
+
+def split_text_2000(text: str) -> list[str]:
+    return split_text(text, MAX_TEXT)
+
 
 TOKEN = "1459232241454765289:zalo-token"
 
@@ -300,17 +306,17 @@ def test_split_text_cuts_at_lines_in_order() -> None:
     lines = [f"{i:02d}. Hoạt động đối ngoại số {i}".ljust(49, ".") for i in range(50)]
     text = "\n".join(lines) + "!"
     assert len(text) == 2500
-    pieces = split_text(text)
+    pieces = split_text_2000(text)
     assert [len(p) for p in pieces] == [1999, 500]  # 40 lines, then 10
     assert "\n".join(pieces) == text
     assert pieces[0].startswith("00.") and pieces[1].startswith("40.")
 
 
 def test_split_text_hard_cuts_overlong_lines() -> None:
-    assert split_text("a" * 4500) == ["a" * 2000, "a" * 2000, "a" * 500]
-    assert split_text("ngắn") == ["ngắn"]
-    assert split_text("") == [] and split_text(" \n ") == []
-    assert split_text("x" * 2000 + "\n\n" + "y" * 10) == ["x" * 2000, "\n" + "y" * 10]
+    assert split_text_2000("a" * 4500) == ["a" * 2000, "a" * 2000, "a" * 500]
+    assert split_text_2000("ngắn") == ["ngắn"]
+    assert split_text_2000("") == [] and split_text_2000(" \n ") == []
+    assert split_text_2000("x" * 2000 + "\n\n" + "y" * 10) == ["x" * 2000, "\n" + "y" * 10]
 
 
 async def test_stable_update_id_for_a_redelivered_event(

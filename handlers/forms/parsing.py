@@ -92,6 +92,15 @@ def fold(text: str) -> str:
     return _WHITESPACE.sub(" ", bare).strip()
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def loose(text: str) -> str:
+    """`fold` with punctuation and underscores as spaces: "Cấp sở, ngành" and
+    "cap_so_nganh" both become "cap so nganh"."""
+    return _NOT_WORD.sub(" ", fold(text)).strip()
+
+
 # ---------------------------------------------------------------------------
 # Free text
 # ---------------------------------------------------------------------------
@@ -412,12 +421,13 @@ def _choice_by_number(text: str, choices: Sequence[tuple[str, str]]) -> str | No
 
 
 def _choice_by_name(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
+    text = loose(text)
     for key, label in choices:
-        if text in (fold(key), fold(label)):
+        if text in (loose(key), loose(label)):
             return key
     if len(text) < _MIN_PREFIX:
         return None
-    matches = [key for key, label in choices if fold(label).startswith(text)]
+    matches = [key for key, label in choices if loose(label).startswith(text)]
     return matches[0] if len(matches) == 1 else None
 
 

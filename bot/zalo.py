@@ -1,0 +1,122 @@
+"""Zalo channel: the Zalo Bot Platform over the engine. Text only: choices come as a
+numbered list answered by number or words, long texts arrive as several messages, files
+as a download link served by the backend."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.app import App
+from bot.render import plain_text, split_text
+from bot.zalo_client import (
+    MAX_TEXT,
+    ZaloClient,
+    ZaloError,
+    parse_event,
+    stable_update_id,
+)
+from handlers.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
+from storage import repo
+from templates.catalog import t
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+POLL_TIMEOUT = 30
+
+
+class ZaloChannel:
+    def __init__(self, app: App, webhook: bool = False) -> None:
+        settings = app.settings
+        self.app = app
+        self.webhook = webhook
+        self.client = ZaloClient(
+            settings.zalo_bot_token,
+            base_url=settings.zalo_api_base_url,
+            retries=settings.send_retries,
+        )
+        self.name = ""
+        self._poller: asyncio.Task | None = None
+        self._in_flight: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        """Check the token (getMe; ZaloUnauthorized when wrong), then webhook or polling."""
+        await self.client.start()
+        me = await self.client.get_me()
+        self.name = str(me.get("account_name") or me.get("display_name") or "")
+        settings = self.app.settings
+        if self.webhook:
+            url = f"{settings.public_base_url.rstrip('/')}/zalo/webhook"
+            await self.client.set_webhook(url, settings.zalo_webhook_secret)
+        else:
+            await self.client.delete_webhook()
+            self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        """Stop polling, let the updates in flight finish, close the client."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self.client.close()
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                updates = await self.client.get_updates(timeout=POLL_TIMEOUT)
+            except ZaloError as error:
+                log.warning("Zalo getUpdates failed: %s", error)
+                await asyncio.sleep(1)
+                continue
+            for update in updates:
+                task = asyncio.create_task(self.process(update))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+                await task  # one at a time keeps each chat's messages in order
+
+    async def process(self, update: dict) -> None:
+        """One event: returns when its effects are committed and replies sent."""
+        event = parse_event(update)
+        if event is None or event.is_bot:
+            return
+        if not event.is_text:
+            await self.send(Outgoing(text=t("errors.text_only_zalo"), chat_id=event.chat_id))
+            return
+        incoming = Incoming(
+            channel=CHANNEL,
+            user_id=event.user_id,
+            chat_id=event.chat_id,
+            text=event.text or "",
+            update_id=stable_update_id(event),
+            display_name=event.display_name,
+        )
+        for reply in await self.app.engine.handle(incoming):
+            await self.send(reply)
+
+    async def _file_link(self, outgoing: Outgoing) -> str:
+        if outgoing.file_path is None:
+            return ""
+        hours = self.app.settings.file_link_hours
+        async with self.app.sessions() as db, db.begin():
+            token = await repo.create_file_link(
+                db, str(outgoing.file_path), outgoing.file_path.name, timedelta(hours=hours)
+            )
+        return f"{self.app.settings.public_base_url.rstrip('/')}/files/{token}"
+
+    async def send(self, outgoing: Outgoing) -> str:
+        """Deliver one reply as text messages of at most 2,000 characters, in order."""
+        text = plain_text(outgoing, await self._file_link(outgoing))
+        try:
+            for piece in split_text(text, MAX_TEXT):
+                await self.client.send_message(outgoing.chat_id, piece)
+        except ZaloError as error:
+            if error.error_code == 403:
+                async with self.app.sessions() as db, db.begin():
+                    await repo.mark_blocked(db, CHANNEL, outgoing.chat_id)
+                return BLOCKED
+            log.error("could not send to Zalo chat %s: %s", outgoing.chat_id, error)
+            return FAILED
+        return SENT
