@@ -32,26 +32,25 @@ class RoundSpec:
     deadline: date
 
 
+RECURRING_KINDS = ("H1", "Y")
+
+
 def recurring_rounds(year: int, settings) -> list[RoundSpec]:
-    """The 6-month and annual rounds of `year`, from settings."""
-    h1_start, h1_end = settings.round_h1_period
-    y_start, y_end = settings.round_y_period
-    return [
-        RoundSpec(
-            f"{year}-H1",
-            "H1",
-            _period_start(h1_start, h1_end, year),
-            day_month(h1_end, year),
-            day_month(settings.round_h1_deadline, year),
-        ),
-        RoundSpec(
-            f"{year}-Y",
-            "Y",
-            _period_start(y_start, y_end, year),
-            day_month(y_end, year),
-            day_month(settings.round_y_deadline, year),
-        ),
-    ]
+    """The 6-month and annual rounds of `year`, from settings (round_h1_*, round_y_*)."""
+    specs = []
+    for kind in RECURRING_KINDS:
+        start, end = getattr(settings, f"round_{kind.lower()}_period")
+        deadline = getattr(settings, f"round_{kind.lower()}_deadline")
+        specs.append(
+            RoundSpec(
+                f"{year}-{kind}",
+                kind,
+                _period_start(start, end, year),
+                day_month(end, year),
+                day_month(deadline, year),
+            )
+        )
+    return specs
 
 
 def _period_start(start: str, end: str, year: int) -> date:

@@ -169,8 +169,13 @@ async def add_identity(db: AsyncSession, member: Member, channel: str, user_id: 
 # --- invites ----------------------------------------------------------------------------
 
 
+def digest(secret: str) -> str:
+    """What is stored instead of an invite code or a file token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def hash_code(code: str) -> str:
-    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+    return digest(normalise_code(code))
 
 
 def normalise_code(code: str) -> str:
@@ -336,7 +341,7 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
     token = secrets.token_urlsafe(24)
     db.add(
         FileLink(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            token_hash=digest(token),
             path=path,
             filename=filename,
             expires_at=utcnow() + ttl,
@@ -348,7 +353,5 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
 
 async def file_for_token(db: AsyncSession, token: str) -> FileLink | None:
     """The file behind a token, if the token exists and has not expired."""
-    link = await db.scalar(
-        select(FileLink).where(FileLink.token_hash == hashlib.sha256(token.encode()).hexdigest())
-    )
+    link = await db.scalar(select(FileLink).where(FileLink.token_hash == digest(token)))
     return link if link is not None and link.expires_at > utcnow() else None
