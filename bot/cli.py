@@ -13,6 +13,7 @@ from pathlib import Path
 from bot import cli_rounds
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
+from bot.report_cli import add_report_parser, run_report
 from bot.settings import Settings
 from handlers.forms.parsing import ParseError, parse_date
 from storage import repo
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("path", type=Path)
     importer.add_argument("--create-units", action="store_true")
     cli_rounds.add_parsers(commands, _date_arg)
+    add_report_parser(commands)
     return parser
 
 
@@ -148,6 +150,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "round": cli_rounds.run_round,
     "status": cli_rounds.run_status,
     "remind": cli_rounds.run_remind,
+    "report": run_report,
 }
 
 

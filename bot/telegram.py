@@ -38,8 +38,12 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
-MENU_COMMANDS = ("moi", "cuatoi", "huy", "menu", "trogiup", "donvi", "taoma")
+MENU_COMMANDS = (
+    "moi", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "baocao", "tiendo", "donvi",
+    "taoma",
+)  # fmt: skip
 
 
 def keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup | None:
@@ -170,7 +174,8 @@ class TelegramChannel:
     async def send(self, outgoing: Outgoing) -> str:
         """Deliver one reply: SENT, BLOCKED (the user blocked the bot) or FAILED."""
         chat_id = outgoing.chat_id
-        pieces = split_text(outgoing.text, MAX_TEXT)
+        caption = outgoing.text if outgoing.file_path and len(outgoing.text) <= MAX_CAPTION else ""
+        pieces = [] if caption else split_text(outgoing.text, MAX_TEXT)
         try:
             for index, piece in enumerate(pieces):
                 last = index == len(pieces) - 1
@@ -187,6 +192,7 @@ class TelegramChannel:
                         chat_id=chat_id,
                         document=handle,
                         filename=outgoing.file_path.name,
+                        caption=caption or None,
                     )
         except Forbidden:
             await self._mark_blocked(chat_id)

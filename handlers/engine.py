@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.settings import Settings
-from handlers import menu, records, rounds, units
+from handlers import menu, records, reports, rounds, units
 from handlers.forms.parsing import fold, nfc
 from handlers.messages import Incoming, Outgoing
 from handlers.turn import Turn
@@ -87,6 +87,7 @@ COMMANDS: dict[str, Handler] = {
     "huy": records.ask_cancel,
     "trogiup": menu.show_help,
     "xong": rounds.start_confirm,
+    "baocao": reports.start,
     "lienket": units.link_messenger,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
@@ -107,6 +108,7 @@ GLOBAL_CHOICES: dict[str, Handler] = {
     "invite": _coordinator_only(units.start_invite),
     "progress": _coordinator_only(rounds.start_progress),
     "adhoc": _coordinator_only(rounds.start_adhoc),
+    "report": reports.start,
     "confirm": rounds.start_confirm,
 }
 
@@ -138,6 +140,8 @@ SCREENS: dict[str, Handler] = {
     "pick_round": _choose_again,
     "confirm_round": _choose_again,
     "adhoc": rounds.on_adhoc,
+    "report_pick": reports.on_pick,
+    "report_range": reports.on_range,
     "pick_type": records.on_pick_type,
     "ask": records.on_answer,
     "summary": records.on_summary,
@@ -183,22 +187,30 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
+        jobs = []
         try:
             async with self._lock:
-                replies = await self._handle_in_transaction(incoming)
+                replies, jobs = await self._handle_in_transaction(incoming)
         except Exception:
             log.exception("failed to handle %s", incoming)
             replies = [Outgoing(text=t("errors.internal"))]
+        for job in jobs:
+            try:
+                replies += await job()
+            except Exception:
+                log.exception("follow-up work failed for %s", incoming)
+                replies.append(Outgoing(text=t("errors.internal_job")))
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
         return replies
 
-    async def _handle_in_transaction(self, incoming: Incoming) -> list[Outgoing]:
+    async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
+        """The replies, and the work to run once the transaction is committed."""
         async with self._sessions() as db, db.begin():
             if incoming.update_id is not None and not await repo.claim_update(
                 db, incoming.channel, incoming.update_id
             ):
-                return []
+                return [], []
             person = await repo.person_by_identity(db, incoming.channel, incoming.user_id)
             saved = await repo.load_state(db, incoming.channel, incoming.user_id)
             turn = Turn(
@@ -208,6 +220,7 @@ class Engine:
                 state=copy.deepcopy(saved.state),
                 today=self._clock().astimezone(self._settings.tz).date(),
                 settings=self._settings,
+                sessions=self._sessions,
             )
             if person is None:
                 await self._unregistered(turn)
@@ -216,7 +229,7 @@ class Engine:
             else:
                 await self._registered(turn)
             await repo.save_state(db, saved, turn.state)
-            return turn.replies
+            return turn.replies, turn.after_commit
 
     async def _unregistered(self, turn: Turn) -> None:
         """Only registration is possible: "/start CODE" or the bare code."""

@@ -14,6 +14,7 @@ def menu_choices(turn: Turn) -> list[tuple[str, str]]:
     options += [("new", t("menu.new")), ("mine", t("menu.mine")), ("confirm", t("menu.confirm"))]
     if turn.is_coordinator:
         options += [
+            ("report", t("menu.report")),
             ("progress", t("menu.progress")),
             ("adhoc", t("menu.adhoc")),
             ("unit", t("menu.pick_unit")),

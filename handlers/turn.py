@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from handlers.forms.parsing import fold, loose
@@ -29,7 +30,11 @@ class Turn:
     state: dict[str, Any]
     today: date
     settings: Settings
+    sessions: async_sessionmaker
     replies: list[Outgoing] = field(default_factory=list)
+    # Slow work (building documents) run after the transaction, outside the engine's lock;
+    # each returns more replies.
+    after_commit: list[Callable[[], Awaitable[list[Outgoing]]]] = field(default_factory=list)
 
     @property
     def text(self) -> str:

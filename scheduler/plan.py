@@ -7,13 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from scheduler.periods import ROUND_KINDS, DayMonth, RoundBoundaries
+
 OVERDUE = "overdue"
-
-
-def day_month(text: str, year: int) -> date:
-    """ "25/5" in `year`."""
-    day, month = (int(part) for part in text.split("/"))
-    return date(year, month, day)
 
 
 def clock_time(text: str) -> time:
@@ -32,31 +28,15 @@ class RoundSpec:
     deadline: date
 
 
-RECURRING_KINDS = ("H1", "Y")
-
-
 def recurring_rounds(year: int, settings) -> list[RoundSpec]:
-    """The 6-month and annual rounds of `year`, from settings (round_h1_*, round_y_*)."""
+    """The 6-month and annual rounds of `year`: periods and deadlines from settings."""
+    boundaries = RoundBoundaries.from_settings(settings)
     specs = []
-    for kind in RECURRING_KINDS:
-        start, end = getattr(settings, f"round_{kind.lower()}_period")
-        deadline = getattr(settings, f"round_{kind.lower()}_deadline")
-        specs.append(
-            RoundSpec(
-                f"{year}-{kind}",
-                kind,
-                _period_start(start, end, year),
-                day_month(end, year),
-                day_month(deadline, year),
-            )
-        )
+    for kind in ROUND_KINDS:
+        start, end = boundaries.span(kind, year)
+        deadline = DayMonth.parse(getattr(settings, f"round_{kind.lower()}_deadline"))
+        specs.append(RoundSpec(f"{year}-{kind}", kind, start, end, deadline.in_year(year)))
     return specs
-
-
-def _period_start(start: str, end: str, year: int) -> date:
-    """A start after the end lies in the previous year (e.g. 15/12 to 14/6)."""
-    first = day_month(start, year)
-    return first.replace(year=year - 1) if first > day_month(end, year) else first
 
 
 def closes_at(deadline: date, settings, tz: ZoneInfo) -> datetime:

@@ -62,11 +62,14 @@ class TelegramUser:
         return self.fake.sent(self.user_id)
 
     async def _expect(self, before: int, expected: str) -> str:
+        def shown(message: dict) -> str:
+            return message["text"] or message["caption"] or ""
+
         def arrived() -> bool:
-            return any(expected in (m["text"] or "") for m in self.messages()[before:])
+            return any(expected in shown(m) for m in self.messages()[before:])
 
         await self.fake.wait_until(arrived, timeout=10, what=f"a reply containing {expected!r}")
-        return "\n".join(m["text"] or "" for m in self.messages()[before:])
+        return "\n".join(shown(m) for m in self.messages()[before:])
 
     async def say(self, text: str, expect: str) -> str:
         before = len(self.messages())

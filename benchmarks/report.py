@@ -1,0 +1,168 @@
+"""Report generation cost: Markdown, .docx and .xlsx for one annual round.
+
+Generates N records (default 1,000 and 20,000) spread over the round's year and the year
+before (for the comparisons), inserts them with bulk Core inserts into a temporary SQLite
+file, then times each step and measures its peak Python memory (tracemalloc, in a second
+run so the timings are not slowed by tracing). The process's peak RSS is printed at the end.
+
+Usage: .venv/bin/python benchmarks/report.py [--records 1000 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert  # noqa: E402
+
+from bot.app import App, open_app  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from handlers.forms.model import Form, load_forms  # noqa: E402
+from scheduler.periods import round_period  # noqa: E402
+from storage import repo  # noqa: E402
+from storage.models import Record  # noqa: E402
+from templates.report.build import Report, build_report  # noqa: E402
+
+ROUND = "2023-Y"
+AS_OF = date(2023, 10, 10)
+TEXT = (
+    "hợp tác phát triển giáo dục y tế Lào Bolykhămxay Khăm Muộn hội thảo dự án đoàn công tác "
+    "làm việc trao đổi kinh nghiệm quản lý biên giới lãnh sự bảo hộ công dân"
+)
+WORDS = TEXT.split(" ")
+
+
+def fake_value(form: Form, key: str, day: date, rng: random.Random) -> Any:
+    spec = form.field(key)
+    match spec.type:
+        case "int":
+            return rng.randint(max(spec.minimum or 0, 1), 40)
+        case "money":
+            return rng.randrange(1_000, 500_000, 500)
+        case "date":
+            return (day + timedelta(days=2 if key == "den_ngay" else 0)).isoformat()
+        case "yesno":
+            return rng.random() < 0.2
+        case "choice":
+            return rng.choice(spec.choices)[0]
+        case "round":
+            return ROUND
+    length = rng.randint(4, 40 if spec.max_len > 300 else 10)
+    return " ".join(rng.choice(WORDS) for _ in range(length)).capitalize()
+
+
+def fake_rows(count: int, unit_ids: list[int], seed: int = 7) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    forms = list(load_forms().values())
+    weights = [6 if form.date_field else 1 for form in forms]
+    rows = []
+    for _ in range(count):
+        form = rng.choices(forms, weights)[0]
+        day = date(2022, 1, 1) + timedelta(days=rng.randrange(730))
+        values = {
+            spec.key: fake_value(form, spec.key, day, rng)
+            for spec in form.fields
+            if not spec.optional or rng.random() < 0.7
+        }
+        rows.append(
+            {
+                "kind": form.key,
+                "unit_id": rng.choice(unit_ids),
+                "values": values,
+                "event_date": day if form.date_field else None,
+                "round_id": ROUND if form.round_field else None,
+            }
+        )
+    return rows
+
+
+async def seeded_app(folder: Path, count: int) -> App:
+    app = await open_app(Settings(data_dir=folder, database_url=""))
+    async with app.sessions() as db, db.begin():
+        unit_ids = [unit.id for unit in await repo.list_units(db)]
+        rows = fake_rows(count, unit_ids)
+        for start in range(0, len(rows), 5_000):
+            await db.execute(insert(Record), rows[start : start + 5_000])
+    return app
+
+
+def measured(step: Callable[[], Any], trace: bool) -> tuple[float, Any]:
+    """(seconds, result) or, when tracing, (peak MiB, result)."""
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    result = step()
+    seconds = time.perf_counter() - started
+    if not trace:
+        return seconds, result
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return peak, result
+
+
+async def one_pass(app: App, folder: Path, trace: bool) -> tuple[dict[str, float], Report]:
+    """Build the report and write the three files; seconds or peak MiB per step."""
+    period = round_period(ROUND, AS_OF)
+    figures: dict[str, float] = {}
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    report = await build_report(app.sessions, app.settings, period, "nam")
+    if trace:
+        figures["load + aggregate + render"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    else:
+        figures["load + aggregate + render"] = time.perf_counter() - started
+    for name, write in (
+        ("write .md", lambda: report.write_markdown(folder / "r.md")),
+        ("write .docx", lambda: report.write_docx(folder / "r.docx")),
+        ("write .xlsx", lambda: report.write_xlsx(folder / "r.xlsx")),
+    ):
+        figures[name], _ = measured(write, trace)
+    return figures, report
+
+
+async def run(count: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        app = await seeded_app(folder / "data", count)
+        print(f"\n{count:,} records inserted in {time.perf_counter() - started:.2f} s")
+        try:
+            seconds, report = await one_pass(app, folder, trace=False)
+            peaks, _ = await one_pass(app, folder, trace=True)
+            sizes = {s: (folder / f"r.{s}").stat().st_size / 1024 for s in ("md", "docx", "xlsx")}
+        finally:
+            await app.close()
+    counted = len(report.figures.records)
+    print(f"round {ROUND} as of {AS_OF:%d/%m/%Y}: {counted:,} records in the period")
+    print(f"{'step':28} {'seconds':>8} {'peak MiB':>9}")
+    for name, value in seconds.items():
+        print(f"{name:28} {value:8.2f} {peaks[name]:9.1f}")
+    print("file sizes (KiB): " + ", ".join(f"{k} {v:,.0f}" for k, v in sizes.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[1_000, 20_000])
+    args = parser.parse_args()
+    for count in args.records:
+        asyncio.run(run(count))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nprocess peak RSS: {peak_rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

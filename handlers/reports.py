@@ -1,0 +1,110 @@
+"""/baocao: a coordinator picks a round (or a date range) and gets a preview in the chat
+plus the draft as .docx and the annexes as .xlsx.
+
+Building the documents can take seconds, so it runs after the message's transaction,
+outside the engine's lock (Turn.after_commit), and other people are not kept waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from handlers import menu
+from handlers.forms.model import describe
+from handlers.forms.parsing import ParseError, parse_date
+from handlers.messages import Outgoing
+from handlers.turn import Turn
+from scheduler.periods import Period, RoundBoundaries, range_period, round_period
+from scheduler.plan import recurring_rounds
+from scheduler.rounds import round_label
+from storage import rounds as store
+from storage.models import Round
+from templates.catalog import t
+from templates.report.build import build_report
+
+PREVIEW_CHARS = 1500
+# Rounds offered for a report: open ones and those whose deadline passed within a year.
+REPORT_DAYS_AFTER_DEADLINE = 400
+
+
+async def start(turn: Turn) -> None:
+    """/baocao"""
+    if not turn.is_coordinator:
+        turn.say("baocao.refused")
+        return
+    for year in (turn.today.year - 1, turn.today.year):
+        await store.ensure_rounds(turn.db, recurring_rounds(year, turn.settings))
+    rounds = await store.followed_rounds(turn.db, turn.today, REPORT_DAYS_AFTER_DEADLINE)
+    options = [
+        (f"bc:{r.id}", t("rounds.choice", label=round_label(r.id), deadline=r.deadline))
+        for r in reversed(rounds)
+    ]
+    options.append(("bc_range", t("baocao.range_button")))
+    turn.go("report_pick")
+    turn.say("baocao.pick", choices=options)
+
+
+async def on_pick(turn: Turn) -> None:
+    key = turn.picked() or ""
+    if key == "bc_range":
+        turn.go("report_range", step="start")
+        turn.say("baocao.ask_start")
+        return
+    round_ = await turn.db.get(Round, key.removeprefix("bc:")) if key.startswith("bc:") else None
+    if round_ is None:
+        turn.say("baocao.pick_again", choices=turn.state["choices"])
+        return
+    await _compile(turn, _round_period(round_, turn))
+
+
+async def on_range(turn: Turn) -> None:
+    try:
+        day = parse_date(turn.text, turn.today)
+    except ParseError as error:
+        turn.say("baocao.date_error", detail=describe(error))
+        return
+    if turn.state["step"] == "start":
+        turn.state.update(step="end", start=day.isoformat())
+        turn.say("baocao.ask_end")
+        return
+    start = date.fromisoformat(turn.state["start"])
+    if day < start:
+        turn.say("baocao.date_error", detail=t("errors.end_before_start"))
+        return
+    boundaries = RoundBoundaries.from_settings(turn.settings)
+    await _compile(turn, range_period(start, day, min(day, turn.today), boundaries))
+
+
+def _round_period(round_: Round, turn: Turn) -> Period:
+    as_of = max(min(turn.today, round_.end), round_.start)
+    if round_.kind in ("H1", "Y"):
+        return round_period(round_.id, as_of, RoundBoundaries.from_settings(turn.settings))
+    period = range_period(
+        round_.start, round_.end, as_of, RoundBoundaries.from_settings(turn.settings)
+    )
+    return replace(period, round_ids=(*period.round_ids, round_.id))
+
+
+async def _compile(turn: Turn, period: Period) -> None:
+    turn.say("baocao.working", period=period.phrase())
+    settings, sessions = turn.settings, turn.sessions
+    chat_id = turn.incoming.chat_id
+
+    async def build() -> list[Outgoing]:
+        report = await build_report(sessions, settings, period)
+        folder = settings.data_dir / "reports"
+        stem = f"bao-cao-{period.label or period.start.isoformat()}-{datetime.now():%Y%m%d-%H%M%S}"
+        docx = report.write_docx(folder / f"{stem}.docx")
+        xlsx = report.write_xlsx(folder / f"{stem}.xlsx")
+        preview = report.text
+        if len(preview) > PREVIEW_CHARS:
+            preview = preview[:PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"
+        return [
+            Outgoing(text=t("baocao.preview", preview=preview), chat_id=chat_id),
+            Outgoing(text=t("baocao.docx"), file_path=docx, chat_id=chat_id),
+            Outgoing(text=t("baocao.xlsx"), file_path=xlsx, chat_id=chat_id),
+        ]
+
+    turn.after_commit.append(build)
+    await menu.show(turn)

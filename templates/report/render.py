@@ -1,0 +1,183 @@
+"""Render a report template (templates/report/*.md.j2) into a marked-up document.
+
+The environment is the catalogue's (`make_environment()`, with the Vietnamese filters)
+plus a loader on this folder, `protect` as finalize (printed values stay literal) and a few
+report filters. Templates extend `_khung.md.j2`, whose named blocks are the parts of an
+official document; the .docx writer lays each block out, the Markdown is the whole render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+
+from handlers.forms.model import load_forms
+from templates.catalog import make_environment
+from templates.report import markup
+from templates.report.figures import Figures
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+TEMPLATES = {
+    "6thang": "bao_cao_6_thang.md.j2",
+    "nam": "bao_cao_nam.md.j2",
+    "bo_ngoai_giao": "bao_cao_bo_ngoai_giao.md.j2",
+}
+PARTS = (
+    "co_quan_chu_quan",
+    "co_quan_ban_hanh",
+    "so_ky_hieu",
+    "quoc_hieu",
+    "tieu_ngu",
+    "dia_danh_ngay",
+    "loai_van_ban",
+    "trich_yeu",
+    "kinh_gui_dong",
+    "noi_dung",
+    "noi_nhan_tieu_de",
+    "noi_nhan",
+    "chuc_vu_ky",
+    "nguoi_ky",
+)
+
+
+@dataclass
+class RenderedReport:
+    """A rendered template: the whole Markdown source and each part, with markers."""
+
+    template: str
+    source: str
+    parts: dict[str, str]
+    notes: list[str]
+
+    def markdown(self) -> str:
+        return markup.markdown(self.source, self.notes)
+
+    def lines(self, part: str) -> list[str]:
+        """A heading part as plain lines (organisation names, recipients, signer)."""
+        return _lines(markup.plain(self.parts.get(part, "")))
+
+
+def template_file(name: str) -> str:
+    """ "6thang" -> "bao_cao_6_thang.md.j2"; a file name is accepted as is."""
+    if name in TEMPLATES:
+        return TEMPLATES[name]
+    if (TEMPLATE_DIR / name).is_file() and not name.startswith("_"):
+        return name
+    raise KeyError(name)
+
+
+def render(template_name: str, context: dict[str, Any]) -> RenderedReport:
+    """Render the whole document, then each part alone (the blocks as resolved)."""
+    env = report_environment()
+    template = env.get_template(template_file(template_name))
+    notes: list[str] = []
+
+    def note(text: object) -> markup.TemplateText:
+        notes.append(_one_line(markup.plain(str(text))))
+        return markup.note_mark(len(notes) - 1)
+
+    jinja_context = template.new_context({**context, "note": note})
+    try:
+        source = "".join(template.root_render_func(jinja_context))
+        parts = {
+            name: "".join(jinja_context.blocks[name][0](jinja_context))
+            for name in PARTS
+            if name in jinja_context.blocks
+        }
+    except Exception:
+        env.handle_exception()
+    return RenderedReport(template_name, source, parts, notes)
+
+
+def report_context(figures: Figures, settings: Any, compiled_on: date) -> dict[str, Any]:
+    """What every report template sees."""
+    period = figures.period
+    return {
+        "f": figures,
+        "p": period,
+        "pp": figures.previous_period,
+        "cfg": settings,
+        "ky": period.phrase(),
+        "ky_ten": period.round_phrase(),
+        "nam_bao_cao": period.year,
+        "nam_truoc": period.year - 1,
+        "nam_sau": period.year + 1,
+        "ngay_lap": compiled_on,
+        # Nghị định 30/2020: days below 10 and months 1 and 2 take a leading zero.
+        "ngay": f"{compiled_on.day:02d}",
+        "thang": f"{compiled_on.month:02d}" if compiled_on.month < 3 else str(compiled_on.month),
+        "nam": str(compiled_on.year),
+    }
+
+
+@cache
+def report_environment() -> Environment:
+    env = make_environment()
+    env.loader = FileSystemLoader(TEMPLATE_DIR)
+    env.finalize = markup.protect
+    env.filters.update(
+        lowerfirst=lower_first,
+        upperfirst=upper_first,
+        bare=bare,
+        nice=round_nicely,
+        plain=markup.plain,
+        lines=_lines,
+    )
+    env.globals["choice_label"] = choice_label
+    env.globals["m"] = env.get_template("_macros.md.j2").module
+    return env
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+def lower_first(text: str) -> str:
+    """ "Hồ sơ thủ tục" -> "hồ sơ thủ tục"; "UBND tỉnh" and "CNLS" stay."""
+    text = str(text)
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def upper_first(text: str) -> str:
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
+def bare(text: str) -> str:
+    """User text without a leading dash or bullet and without closing punctuation, so a
+    template can place it in its own list or sentence."""
+    return str(text).strip().lstrip("-–•+ ").rstrip(".;,: ")
+
+
+def round_nicely(value: int) -> int:
+    """The nearest round figure to write with "trên"/"gần": steps of 10^(k-1) when the
+    leading digit is below 5, of 5·10^(k-1) otherwise (612.500 -> 600.000; 1.460.000 ->
+    1.500.000; 250.000 stays). The template says "trên" when it is below the value, "gần"
+    when above."""
+    value = int(value)
+    if value < 10:
+        return value
+    digits = len(str(abs(value)))
+    leading = abs(value) // 10 ** (digits - 1)
+    step = 10 ** (digits - 2) * (1 if leading < 5 else 5)
+    return int((Decimal(value) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
+
+
+def choice_label(kind: str, key: str, value: str) -> str:
+    """The label of a choice as activities.toml names it."""
+    return dict(load_forms()[kind].field(key).choices).get(value, value)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in str(text).splitlines() if line.strip()]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
