@@ -29,7 +29,6 @@ class Settings(BaseSettings):
 
     # Invites and the demo set-up created on first run of the terminal chat.
     invite_ttl_days: int = 14
-    demo_coordinator_name: str = "Điều phối viên (demo)"
     demo_focal_unit: str = "Sở Ngoại vụ"
 
     # Conversation.
@@ -89,7 +88,6 @@ class Settings(BaseSettings):
         "Ban Giám đốc Sở;",
         "Lưu: VT, VPTTr.",
     ]
-    # Round periods (start, end) come from round_h1_period and round_y_period above.
 
     @cached_property
     def tz(self) -> ZoneInfo:
