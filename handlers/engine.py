@@ -275,6 +275,10 @@ class Engine:
         return unit.name
 
     async def _registered(self, turn: Turn) -> None:
+        if turn.person.blocked:  # writing again means they unblocked the bot
+            await repo.mark_blocked(
+                turn.db, turn.incoming.channel, turn.person.chat_id, blocked=False
+            )
         if not turn.is_coordinator and turn.state.get("acting_unit") != turn.person.unit_id:
             await self._adopt_unit(turn)
         word = _command(turn.text) if turn.incoming.choice is None else None

@@ -134,6 +134,7 @@ class Person:
     active: bool
     channel: str
     chat_id: str
+    blocked: bool = False  # they had blocked the bot on this channel
 
 
 _PERSON_COLUMNS = (
@@ -144,6 +145,7 @@ _PERSON_COLUMNS = (
     Member.active,
     Identity.channel,
     Identity.chat_id,
+    Identity.blocked_at.is_not(None),
 )
 
 
@@ -327,12 +329,13 @@ async def audit(
     )
 
 
-async def mark_blocked(db: AsyncSession, channel: str, chat_id: str) -> None:
-    """The person blocked the bot on this channel: stop sending there, show it to coordinators."""
+async def mark_blocked(db: AsyncSession, channel: str, chat_id: str, blocked: bool = True) -> None:
+    """The person blocked the bot on this channel: stop sending there, show it to
+    coordinators. blocked=False when they write again."""
     await db.execute(
         update(Identity)
         .where(Identity.channel == channel, Identity.chat_id == chat_id)
-        .values(blocked_at=utcnow())
+        .values(blocked_at=utcnow() if blocked else None)
     )
 
 

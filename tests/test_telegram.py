@@ -206,6 +206,9 @@ async def test_rate_limited_send_is_retried_and_blocked_user_marked(polling_bot,
             break
         await asyncio.sleep(0.05)
     assert await blocked()
+    fake.unblock_user(5003)
+    await user.say("/menu", "Bạn muốn làm gì")  # writing again: reachable again
+    assert not await blocked()
     forbidden = [e for e in fake.errors if e[2] == 403]
     assert len(forbidden) == 1, [(e[0], e[1].get("text")) for e in forbidden]  # not retried
 
