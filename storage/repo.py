@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, func, insert, select, update
+from sqlalchemy import Insert, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -287,26 +287,22 @@ async def records_between(
     db: AsyncSession, start: date | None = None, end: date | None = None
 ) -> Sequence[tuple[Record, Unit]]:
     """Live records with their unit; dated records filtered by event date, per-round
-    records (no date) filtered by the year of their round id."""
+    records (no date) by the year of their round id ("2023-H1" counts in 2023)."""
+    dated, by_round = [Record.event_date.is_not(None)], [Record.event_date.is_(None)]
+    round_year = func.substr(Record.round_id, 1, 4)
+    if start is not None:
+        dated.append(Record.event_date >= start)
+        by_round.append(or_(Record.round_id.is_(None), round_year >= f"{start.year:04d}"))
+    if end is not None:
+        dated.append(Record.event_date <= end)
+        by_round.append(or_(Record.round_id.is_(None), round_year <= f"{end.year:04d}"))
     query = (
         select(Record, Unit)
         .join(Unit, Unit.id == Record.unit_id)
-        .where(Record.deleted_at.is_(None))
+        .where(Record.deleted_at.is_(None), or_(and_(*dated), and_(*by_round)))
         .order_by(Record.kind, Record.event_date, Record.id)
     )
-    rows = (await db.execute(query)).all()
-    return [(r, u) for r, u in rows if _in_range(r, start, end)]
-
-
-def _in_range(record: Record, start: date | None, end: date | None) -> bool:
-    if record.event_date is None:
-        if record.round_id is None:
-            return True
-        year = int(record.round_id[:4])
-        return (start is None or year >= start.year) and (end is None or year <= end.year)
-    return (start is None or record.event_date >= start) and (
-        end is None or record.event_date <= end
-    )
+    return (await db.execute(query)).all()
 
 
 async def audit(
