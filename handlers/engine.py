@@ -211,8 +211,7 @@ class Engine:
                 db, incoming.channel, incoming.update_id
             ):
                 return [], []
-            person = await repo.person_by_identity(db, incoming.channel, incoming.user_id)
-            saved = await repo.load_state(db, incoming.channel, incoming.user_id)
+            person, saved = await repo.person_and_state(db, incoming.channel, incoming.user_id)
             turn = Turn(
                 db=db,
                 incoming=incoming,
@@ -228,7 +227,8 @@ class Engine:
                 turn.say("errors.member_inactive")
             else:
                 await self._registered(turn)
-            await repo.save_state(db, saved, turn.state)
+            if turn.person is not None:
+                await repo.save_state(db, saved, turn.state)
             return turn.replies, turn.after_commit
 
     async def _unregistered(self, turn: Turn) -> None:

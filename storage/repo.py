@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,18 +34,17 @@ INVITE_LENGTH = 8
 # --- updates and sessions ---------------------------------------------------------------
 
 
-def _insert_ignoring_duplicates(db: AsyncSession, table: type) -> Insert:
-    """INSERT … ON CONFLICT DO NOTHING for SQLite and PostgreSQL."""
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[db.bind.dialect.name]
-    return dialect.insert(table).on_conflict_do_nothing()
+def _upsert(db: AsyncSession, table: type):
+    """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL)."""
+    return {"sqlite": sqlite, "postgresql": postgresql}[db.bind.dialect.name].insert(table)
 
 
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
     result = await db.execute(
-        _insert_ignoring_duplicates(db, ProcessedUpdate).values(
-            channel=channel, update_id=update_id, processed_at=utcnow()
-        )
+        _upsert(db, ProcessedUpdate)
+        .values(channel=channel, update_id=update_id, processed_at=utcnow())
+        .on_conflict_do_nothing()
     )
     return result.rowcount == 1
 
@@ -60,32 +59,19 @@ class SavedState:
     row_id: int | None = None
 
 
-async def load_state(db: AsyncSession, channel: str, user_id: str) -> SavedState:
-    row = (
-        await db.execute(
-            select(ConversationSession.id, ConversationSession.state).where(
-                ConversationSession.channel == channel, ConversationSession.user_id == user_id
-            )
-        )
-    ).first()
-    if row is None:
-        return SavedState(channel, user_id, {})
-    return SavedState(channel, user_id, row.state or {}, row.id)
-
-
 async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any]) -> None:
-    if saved.row_id is None:
-        await db.execute(
-            insert(ConversationSession).values(
-                channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
-            )
+    """Store the conversation state if it changed."""
+    if saved.row_id is not None and state == saved.state:
+        return
+    statement = _upsert(db, ConversationSession).values(
+        channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
+    )
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel", "user_id"],
+            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
         )
-    elif state != saved.state:
-        await db.execute(
-            update(ConversationSession)
-            .where(ConversationSession.id == saved.row_id)
-            .values(state=state, updated_at=utcnow())
-        )
+    )
 
 
 # --- units ------------------------------------------------------------------------------
@@ -150,14 +136,34 @@ _PERSON_COLUMNS = (
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
+    person, _ = await person_and_state(db, channel, user_id)
+    return person
+
+
+async def person_and_state(
+    db: AsyncSession, channel: str, user_id: str
+) -> tuple[Person | None, SavedState]:
+    """The registered person and their conversation state, in one query (the hot path).
+    Strangers have no state: they can only register."""
     row = (
         await db.execute(
-            select(*_PERSON_COLUMNS)
-            .join(Identity, Identity.member_id == Member.id)
+            select(*_PERSON_COLUMNS, ConversationSession.id, ConversationSession.state)
+            .select_from(Identity)
+            .join(Member, Member.id == Identity.member_id)
+            .outerjoin(
+                ConversationSession,
+                and_(
+                    ConversationSession.channel == Identity.channel,
+                    ConversationSession.user_id == Identity.user_id,
+                ),
+            )
             .where(Identity.channel == channel, Identity.user_id == user_id)
         )
     ).first()
-    return Person(*row) if row else None
+    if row is None:
+        return None, SavedState(channel, user_id, {})
+    *person, row_id, state = row
+    return Person(*person), SavedState(channel, user_id, state or {}, row_id)
 
 
 async def add_identity(db: AsyncSession, member: Member, channel: str, user_id: str, chat_id: str):
