@@ -12,8 +12,9 @@ from bot.settings import Settings
 from handlers.engine import Engine
 from storage import db as database
 from storage import repo
-from storage.models import Unit
+from storage.models import Member, Unit
 from storage.units_file import import_units
+from templates import catalog
 
 
 @dataclass
@@ -29,6 +30,7 @@ class App:
 
 async def open_app(settings: Settings, clock=None) -> App:
     """Migrate the database, load the province's units on first start, build the engine."""
+    catalog.configure(department=settings.department_name, province=settings.province_name)
     db_engine = database.create_engine(settings.resolved_database_url)
     await database.upgrade(db_engine)
     sessions = database.session_factory(db_engine)
@@ -38,14 +40,19 @@ async def open_app(settings: Settings, clock=None) -> App:
     return App(settings, db_engine, sessions, Engine(sessions, settings, clock))
 
 
-async def demo_invites(app: App) -> dict[str, str]:
-    """Fresh invite codes for trying the bot: a coordinator and the demo unit's focal point."""
+async def demo_invites(app: App) -> dict[str, str] | None:
+    """On a database where nobody is registered yet, fresh invite codes for trying the bot:
+    a coordinator and the demo unit's focal point. None once people use it for real."""
     ttl = timedelta(days=app.settings.invite_ttl_days)
     async with app.sessions() as db, db.begin():
+        if await db.scalar(select(func.count(Member.id))):
+            return None
         unit = await repo.unit_by_name(db, app.settings.demo_focal_unit)
-        return {
-            "coordinator": await repo.create_invite(db, role="coordinator", unit_id=None, ttl=ttl),
-            "focal_point": await repo.create_invite(
-                db, role="focal_point", unit_id=unit.id if unit else None, ttl=ttl
-            ),
+        codes = {
+            "coordinator": await repo.create_invite(db, role="coordinator", unit_id=None, ttl=ttl)
         }
+        if unit is not None:
+            codes["focal_point"] = await repo.create_invite(
+                db, role="focal_point", unit_id=unit.id, ttl=ttl
+            )
+        return codes

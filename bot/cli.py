@@ -76,7 +76,11 @@ async def _chat(app: App, args: argparse.Namespace) -> int:
         registered = await repo.person_by_identity(db, "console", args.user)
     if registered is None:
         codes = await demo_invites(app)
-        print(t("cli.demo_banner", unit=app.settings.demo_focal_unit, **codes), flush=True)
+        if codes is None:
+            print(t("cli.not_registered_hint"), flush=True)
+        else:
+            banner = t("cli.demo_banner", unit=app.settings.demo_focal_unit, codes=codes)
+            print(banner, flush=True)
     await chat(app.engine, args.user)
     return 0
 

@@ -19,8 +19,9 @@ from bot.settings import Settings
 from handlers import menu, records, reports, rounds, units
 from handlers.forms.parsing import fold, nfc
 from handlers.messages import Incoming, Outgoing
-from handlers.turn import Turn
+from handlers.turn import Turn, whole_number
 from storage import repo
+from storage.models import Unit
 from templates.catalog import t
 
 log = logging.getLogger(__name__)
@@ -52,11 +53,11 @@ async def _resume(turn: Turn) -> None:
 
 
 async def _view(turn: Turn) -> None:
-    number = _argument(turn.text).lstrip("#")
-    if not number.isdigit():
+    number = whole_number(_argument(turn.text))
+    if number is None:
         turn.say("records.view_usage")
         return
-    await _with_unit(turn, "mine", lambda tr: records.show_record(tr, int(number)))
+    await _with_unit(turn, "mine", lambda tr: records.show_record(tr, number))
 
 
 def _coordinator_only(handler: Handler) -> Handler:
@@ -149,12 +150,19 @@ SCREENS: dict[str, Handler] = {
     "record": records.on_record,
     "confirm_delete": records.on_confirm_delete,
     "confirm_cancel": records.on_confirm_cancel,
+    "confirm_replace": records.on_confirm_replace,
     "pick_unit": units.on_pick_unit,
     "invite_role": units.on_invite_role,
 }
 
 
-def _command(text: str) -> str | None:
+# Screens that ask for free text: there "xong" or "menu" typed alone is an answer, and only
+# the slash makes a command (except "huy", which always cancels).
+INPUT_SCREENS = frozenset({"ask", "adhoc", "report_range", "pick_unit"})
+ALWAYS_COMMANDS = frozenset({"huy"})
+
+
+def _command(text: str, screen: str = "") -> str | None:
     """The command word of "/moi", "moi", "/xem 12", "/start@bot CODE"; None for answers."""
     words = fold(text).split(maxsplit=1)
     if not words:
@@ -162,7 +170,9 @@ def _command(text: str) -> str | None:
     word = words[0].split("@")[0]
     if word.startswith("/"):
         return word[1:]
-    return word if word in COMMANDS and len(words) == 1 else None
+    if len(words) > 1 or word not in COMMANDS:
+        return None
+    return word if screen not in INPUT_SCREENS or word in ALWAYS_COMMANDS else None
 
 
 def _argument(text: str) -> str:
@@ -270,8 +280,8 @@ class Engine:
         unit_id = turn.person.unit_id
         if unit_id is None:
             return self._settings.department_name
-        unit = next(u for u in await repo.list_units(turn.db) if u.id == unit_id)
-        await units.set_acting_unit(turn, unit.id, unit.name)
+        unit = await turn.db.get(Unit, unit_id)
+        units.set_acting_unit(turn, unit.id, unit.name)
         return unit.name
 
     async def _registered(self, turn: Turn) -> None:
@@ -281,7 +291,8 @@ class Engine:
             )
         if not turn.is_coordinator and turn.state.get("acting_unit") != turn.person.unit_id:
             await self._adopt_unit(turn)
-        word = _command(turn.text) if turn.incoming.choice is None else None
+        screen = turn.state.get("screen", "")
+        word = _command(turn.text, screen) if turn.incoming.choice is None else None
         if word == "start" and repo.looks_like_code(_argument(turn.text)):
             turn.say("register.already", unit=turn.state.get("acting_unit_name", ""))
             await menu.show(turn)
@@ -294,5 +305,4 @@ class Engine:
         else:
             key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()
             if key is None or not await _global_choice(turn, key):
-                screen = SCREENS.get(turn.state.get("screen", ""), _choose_again)
-                await screen(turn)
+                await SCREENS.get(screen, _choose_again)(turn)

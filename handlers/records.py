@@ -9,15 +9,11 @@ from handlers import menu
 from handlers.forms.model import Field, Form, load_forms
 from handlers.forms.parsing import ParseError, fold
 from handlers.rounds import open_rounds, round_choices
-from handlers.turn import Turn
+from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.clock import utcnow
 from storage.models import Record
 from templates.catalog import t
-
-
-def forms() -> dict[str, Form]:
-    return load_forms()
 
 
 async def resume_draft(turn: Turn) -> None:
@@ -38,6 +34,7 @@ async def ask_cancel(turn: Turn) -> None:
             "cancel.confirm",
             choices=[("yes", t("cancel.yes")), ("no", t("cancel.no"))],
             count=len(draft["values"]),
+            record_id=draft.get("record_id"),
         )
         return
     turn.state.pop("draft", None)
@@ -59,37 +56,68 @@ async def on_confirm_cancel(turn: Turn) -> None:
 
 
 async def start_new(turn: Turn) -> None:
-    """Offer the activity types, and the draft in progress if there is one."""
+    """Offer the activity types, and (last, so numbers stay put) the draft in progress."""
     turn.go("pick_type")
-    options = [(key, form.label) for key, form in forms().items()]
+    options = [(key, form.label) for key, form in load_forms().items()]
     draft = turn.state.get("draft")
     if draft:
-        options.insert(0, ("resume", t("menu.resume", form=forms()[draft["kind"]].label)))
+        options.append(("resume", t("menu.resume", form=load_forms()[draft["kind"]].label)))
     turn.say("record.pick_type", choices=options, has_draft=bool(draft))
 
 
 async def on_pick_type(turn: Turn) -> None:
-    key = turn.picked()
-    if key == "resume":
+    key = turn.picked() or _type_by_words(turn.text)
+    if key is None:
+        turn.say("record.pick_type_again", choices=turn.state["choices"], count=len(load_forms()))
+        return
+    draft = turn.state.get("draft")
+    if draft and draft["kind"] == key and not draft.get("record_id"):
         await resume_draft(turn)
-        return
-    if key is None:
-        key = _type_by_words(turn.text)
-    if key is None:
-        turn.say("record.pick_type_again", choices=turn.state["choices"], count=len(forms()))
-        return
+    elif draft and draft.get("values"):
+        await _ask_replace(turn, {"kind": key})
+    else:
+        _new_draft(turn, key)
+        await ask_current(turn)
+
+
+def _new_draft(turn: Turn, kind: str) -> None:
     turn.state["draft"] = {
-        "kind": key,
+        "kind": kind,
         "values": {},
         "pos": 0,
         "unit_id": turn.state["acting_unit"],
     }
-    await ask_current(turn)
+
+
+async def _ask_replace(turn: Turn, instead: dict[str, Any]) -> None:
+    """A draft with answers is never replaced without asking."""
+    draft = _draft(turn)
+    turn.go("confirm_replace", instead=instead)
+    turn.say(
+        "record.confirm_replace",
+        choices=[("replace", t("record.replace_button")), ("resume", t("record.keep_button"))],
+        form=load_forms()[draft["kind"]].label,
+        count=len(draft["values"]),
+        record_id=draft.get("record_id"),
+    )
+
+
+async def on_confirm_replace(turn: Turn) -> None:
+    if turn.picked() != "replace":
+        turn.say("record.keep_or_replace", choices=turn.state["choices"])
+        return
+    instead = turn.state["instead"]
+    turn.state.pop("draft")
+    if "record_id" in instead:
+        await start_edit(turn, instead["record_id"])
+    else:
+        _new_draft(turn, instead["kind"])
+        await ask_current(turn)
 
 
 def _type_by_words(text: str) -> str | None:
     wanted = fold(text)
-    matches = [k for k, f in forms().items() if wanted and wanted in fold(f.label)]
+    matches = [k for k, f in load_forms().items() if wanted and wanted in fold(f.label)]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -101,7 +129,7 @@ def _draft(turn: Turn) -> dict[str, Any]:
 
 
 def _form(draft: dict[str, Any]) -> Form:
-    return forms()[draft["kind"]]
+    return load_forms()[draft["kind"]]
 
 
 def _current_field(draft: dict[str, Any]) -> Field:
@@ -169,8 +197,7 @@ async def _go_back(turn: Turn) -> None:
     draft = _draft(turn)
     if draft.get("editing"):
         await show_summary(turn)
-    elif draft["pos"] == 0:
-        turn.state.pop("draft")
+    elif draft["pos"] == 0:  # back to the types; the draft stays, offered to resume
         await start_new(turn)
     else:
         draft["pos"] -= 1
@@ -302,6 +329,7 @@ async def show_list(turn: Turn, page: int = 0) -> None:
     turn.say(
         "records.page",
         choices=options,
+        numbered=False,
         total=total,
         first=page * size + 1,
         last=page * size + len(records),
@@ -310,7 +338,7 @@ async def show_list(turn: Turn, page: int = 0) -> None:
 
 
 def _list_item(record: Record) -> dict[str, Any]:
-    form = forms()[record.kind]
+    form = load_forms()[record.kind]
     values = form.values_from_json(record.values)
     when = form.event_date(values)
     return {
@@ -338,15 +366,10 @@ async def on_records(turn: Turn) -> None:
         await show_list(turn, max(page - 1, 0))
     elif key and key.startswith("rec:"):
         await show_record(turn, int(key.removeprefix("rec:")))
-    elif (record_id := _record_number(turn.text)) is not None:
+    elif (record_id := whole_number(turn.text)) is not None:
         await show_record(turn, record_id)
     else:
         turn.say("records.again", choices=turn.state["choices"])
-
-
-def _record_number(text: str) -> int | None:
-    digits = text.strip().lstrip("#")
-    return int(digits) if digits.isdigit() else None
 
 
 async def own_record(turn: Turn, record_id: int) -> Record | None:
@@ -356,7 +379,9 @@ async def own_record(turn: Turn, record_id: int) -> Record | None:
         turn.say("records.not_found", record_id=record_id)
         return None
     if record.unit_id != turn.state.get("acting_unit"):
-        turn.say("records.not_yours", record_id=record_id)
+        turn.say(
+            "records.not_yours", record_id=record_id, unit=turn.state.get("acting_unit_name", "")
+        )
         return None
     return record
 
@@ -366,7 +391,7 @@ async def show_record(turn: Turn, record_id: int) -> None:
     if record is None:
         await menu.show(turn)
         return
-    form = forms()[record.kind]
+    form = load_forms()[record.kind]
     options = [
         ("edit", t("records.edit_button")),
         ("delete", t("records.delete_button")),
@@ -407,10 +432,14 @@ async def start_edit(turn: Turn, record_id: int) -> None:
     if record is None:
         await menu.show(turn)
         return
+    draft = turn.state.get("draft")
+    if draft and draft.get("values") and draft.get("record_id") != record_id:
+        await _ask_replace(turn, {"record_id": record_id})
+        return
     turn.state["draft"] = {
         "kind": record.kind,
         "values": dict(record.values),
-        "pos": len(forms()[record.kind].fields),
+        "pos": len(load_forms()[record.kind].fields),
         "record_id": record.id,
         "version": record.version,
         "unit_id": record.unit_id,
@@ -426,7 +455,7 @@ async def on_confirm_delete(turn: Turn) -> None:
         return
     record = await own_record(turn, record_id)
     if record is not None:
-        record.deleted_at = utcnow()
+        record.deleted_at = record.updated_at = utcnow()
         record.version += 1
         await repo.audit(
             turn.db, member_id=turn.person.member_id, action="delete", entity="record",

@@ -7,6 +7,7 @@ outside the engine's lock (Turn.after_commit), and other people are not kept wai
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -14,10 +15,10 @@ from handlers import menu
 from handlers.forms.model import describe
 from handlers.forms.parsing import ParseError, parse_date
 from handlers.messages import Outgoing
+from handlers.rounds import round_choices
 from handlers.turn import Turn
 from scheduler.periods import Period, RoundBoundaries, range_period, round_period
 from scheduler.plan import recurring_rounds
-from scheduler.rounds import round_label
 from storage import rounds as store
 from storage.models import Round
 from templates.catalog import t
@@ -36,10 +37,7 @@ async def start(turn: Turn) -> None:
     for year in (turn.today.year - 1, turn.today.year):
         await store.ensure_rounds(turn.db, recurring_rounds(year, turn.settings))
     rounds = await store.followed_rounds(turn.db, turn.today, REPORT_DAYS_AFTER_DEADLINE)
-    options = [
-        (f"bc:{r.id}", t("rounds.choice", label=round_label(r.id), deadline=r.deadline))
-        for r in reversed(rounds)
-    ]
+    options = round_choices(list(reversed(rounds)), "bc")
     options.append(("bc_range", t("baocao.range_button")))
     turn.go("report_pick")
     turn.say("baocao.pick", choices=options)
@@ -65,6 +63,8 @@ async def on_range(turn: Turn) -> None:
         turn.say("baocao.date_error", detail=describe(error))
         return
     if turn.state["step"] == "start":
+        if not _start_ok(turn, day):
+            return
         turn.state.update(step="end", start=day.isoformat())
         turn.say("baocao.ask_end")
         return
@@ -74,6 +74,13 @@ async def on_range(turn: Turn) -> None:
         return
     boundaries = RoundBoundaries.from_settings(turn.settings)
     await _compile(turn, range_period(start, day, min(day, turn.today), boundaries))
+
+
+def _start_ok(turn: Turn, day: date) -> bool:
+    if day > turn.today:
+        turn.say("baocao.date_error", detail=t("baocao.start_in_future"))
+        return False
+    return True
 
 
 def _round_period(round_: Round, turn: Turn) -> Period:
@@ -95,8 +102,8 @@ async def _compile(turn: Turn, period: Period) -> None:
         report = await build_report(sessions, settings, period)
         folder = settings.data_dir / "reports"
         stem = f"bao-cao-{period.label or period.start.isoformat()}-{datetime.now():%Y%m%d-%H%M%S}"
-        docx = report.write_docx(folder / f"{stem}.docx")
-        xlsx = report.write_xlsx(folder / f"{stem}.xlsx")
+        docx = await asyncio.to_thread(report.write_docx, folder / f"{stem}.docx")
+        xlsx = await asyncio.to_thread(report.write_xlsx, folder / f"{stem}.xlsx")
         preview = report.text
         if len(preview) > PREVIEW_CHARS:
             preview = preview[:PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"

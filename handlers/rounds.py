@@ -3,13 +3,13 @@ progress (/tiendo) and create ad hoc rounds (/yeucau)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from handlers import menu
 from handlers.forms.model import describe, load_forms
 from handlers.forms.parsing import ParseError, parse_date, parse_text
 from handlers.turn import Turn
-from scheduler.plan import closes_at, days_left, recurring_rounds
+from scheduler.plan import days_left, is_open, recurring_rounds
 from scheduler.rounds import round_label
 from storage import repo
 from storage import rounds as store
@@ -19,15 +19,31 @@ from templates.catalog import t
 ADHOC_STEPS = ("start", "end", "deadline", "message")
 
 
+def _is_open(turn: Turn, round_: Round) -> bool:
+    return is_open(
+        round_.deadline, datetime.combine(turn.today, time(), turn.settings.tz), turn.settings
+    )
+
+
 async def open_rounds(turn: Turn) -> list[Round]:
     """Rounds open today (created if they are this year's recurring ones)."""
     await store.ensure_rounds(turn.db, recurring_rounds(turn.today.year, turn.settings))
-    now = datetime.combine(turn.today, datetime.min.time(), turn.settings.tz)
-    return [
-        r
-        for r in await store.all_rounds(turn.db)
-        if now < closes_at(r.deadline, turn.settings, turn.settings.tz) and r.start <= turn.today
-    ]
+    return [r for r in await store.all_rounds(turn.db) if _is_open(turn, r)]
+
+
+async def _unit_round(turn: Turn, round_id: str, must_be_open: bool = True) -> Round | None:
+    """The round, if the person acts for a unit and (when asked) the round is open;
+    otherwise says why and returns None."""
+    round_ = await turn.db.get(Round, round_id)
+    if turn.state.get("acting_unit") is None:
+        turn.say("rounds.coordinator_pick_unit")
+    elif round_ is None:
+        turn.say("rounds.unknown", round_id=round_id)
+    elif must_be_open and not _is_open(turn, round_):
+        turn.say("rounds.closed", label=round_label(round_id), deadline=round_.deadline)
+    else:
+        return round_
+    return None
 
 
 def round_choices(
@@ -69,15 +85,16 @@ async def start_confirm(turn: Turn) -> None:
     await _pick_round(turn, "xong", show_confirm, await open_rounds(turn))
 
 
-def _count_lines(counts: dict[str, int]) -> list[str]:
+def count_lines(counts: dict[str, int]) -> list[str]:
+    """One line per activity type with its count, for confirmations and reminders."""
     forms = load_forms()
     return [t("rounds.count_line", form=forms[kind].label, count=n) for kind, n in counts.items()]
 
 
 async def show_confirm(turn: Turn, round_id: str) -> None:
-    round_ = await turn.db.get(Round, round_id)
+    round_ = await _unit_round(turn, round_id)
     if round_ is None:
-        turn.say("rounds.unknown", round_id=round_id)
+        await menu.show(turn)
         return
     unit_id = turn.state["acting_unit"]
     counts = await store.unit_counts(turn.db, round_, unit_id)
@@ -86,7 +103,7 @@ async def show_confirm(turn: Turn, round_id: str) -> None:
         label=round_label(round_id),
         deadline=round_.deadline,
         days=days_left(round_.deadline, turn.today),
-        lines=_count_lines(counts),
+        lines=count_lines(counts),
         total=sum(counts.values()),
         unit=turn.state.get("acting_unit_name", ""),
     )
@@ -124,14 +141,14 @@ async def confirm_nothing(turn: Turn, round_id: str) -> None:
 
 
 async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
-    round_ = await turn.db.get(Round, round_id)
-    if turn.state.get("acting_unit") is None:
-        turn.say("rounds.coordinator_pick_unit")
-        return
+    round_ = await _unit_round(turn, round_id)
     if round_ is None:
-        turn.say("rounds.unknown", round_id=round_id)
+        await menu.show(turn)
         return
     unit_id = turn.state["acting_unit"]
+    if await store.confirmation(turn.db, round_id, unit_id) is not None:
+        await show_confirm(turn, round_id)  # an old button never rewrites a confirmation
+        return
     counts = await store.unit_counts(turn.db, round_, unit_id)
     if nothing_to_report and counts:
         turn.say("rounds.nothing_but_records", total=sum(counts.values()))
@@ -149,9 +166,9 @@ async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
 
 
 async def withdraw(turn: Turn, round_id: str) -> None:
-    round_ = await turn.db.get(Round, round_id)
+    round_ = await _unit_round(turn, round_id, must_be_open=False)
     if round_ is None:
-        turn.say("rounds.unknown", round_id=round_id)
+        pass
     elif turn.today > round_.deadline:
         turn.say("rounds.too_late", deadline=round_.deadline)
     else:
@@ -206,6 +223,10 @@ async def start_adhoc(turn: Turn) -> None:
 
 async def on_adhoc(turn: Turn) -> None:
     step, answers = turn.state["step"], turn.state["answers"]
+    if turn.wants_back and step > 0:
+        turn.state["step"] = step - 1
+        turn.say("rounds.adhoc_question", step=step, key=ADHOC_STEPS[step - 1])
+        return
     key = ADHOC_STEPS[step]
     try:
         answers[key] = _adhoc_value(turn, key, answers)
@@ -237,6 +258,8 @@ def _adhoc_value(turn: Turn, key: str, answers: dict[str, str]) -> str:
         raise ParseError("end_before_start")
     if key == "deadline" and value < turn.today:
         raise ParseError("deadline_past")
+    if key == "deadline" and value < date.fromisoformat(answers["start"]):
+        raise ParseError("deadline_before_start")
     return value.isoformat()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,13 @@ from handlers.forms.parsing import fold, loose
 from handlers.messages import Choice, Incoming, Outgoing
 from storage.repo import Person
 from templates.catalog import t
+
+
+def whole_number(text: str, max_digits: int = 12) -> int | None:
+    """ "12" or "#12" as 12; None for anything else (including "²" and huge numbers)."""
+    match = re.fullmatch(rf"#?([0-9]{{1,{max_digits}}})", text.strip())
+    return int(match.group(1)) if match else None
+
 
 BACK_WORDS = frozenset({"quay lai", "quaylai", "back", "<"})
 SKIP_WORDS = frozenset({"bo qua", "boqua", "skip", "-"})
@@ -52,14 +60,26 @@ class Turn:
     def is_coordinator(self) -> bool:
         return self.person is not None and self.person.role == "coordinator"
 
-    def say(self, key: str, /, choices: list[tuple[str, str]] | None = None, **params: Any) -> None:
-        """Reply with a catalogue message; choices become what a number or label selects."""
-        self.say_text(t(key, **params), choices)
-
-    def say_text(self, text: str, choices: list[tuple[str, str]] | None = None) -> None:
-        self.replies.append(Outgoing(text=text, choices=[Choice(k, v) for k, v in choices or []]))
+    def say(
+        self,
+        key: str,
+        /,
+        choices: list[tuple[str, str]] | None = None,
+        numbered: bool = True,
+        **params: Any,
+    ) -> None:
+        """Reply with a catalogue message; choices become what a number or label selects
+        (numbered=False: typed numbers mean something else on this screen, e.g. record ids)."""
+        self.replies.append(
+            Outgoing(
+                text=t(key, **params),
+                choices=[Choice(k, v) for k, v in choices or []],
+                numbered=numbered,
+            )
+        )
         if choices is not None:
             self.state["choices"] = [list(pair) for pair in choices]
+            self.state["numbered"] = numbered
 
     def go(self, screen: str, **data: Any) -> None:
         """Move to a screen, keeping only the persistent parts of the state."""
@@ -78,8 +98,9 @@ class Turn:
             keys = {key for key, _ in offered}
             return self.incoming.choice if self.incoming.choice in keys else None
         wanted = loose(self.text)
-        if wanted.isdigit() and 1 <= int(wanted) <= len(offered):
-            return offered[int(wanted) - 1][0]
+        position = whole_number(wanted) if self.state.get("numbered", True) else None
+        if position is not None and 1 <= position <= len(offered):
+            return offered[position - 1][0]
         for key, label in offered:
             if wanted in (loose(key), loose(label)):
                 return key

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from handlers import menu, records
+from handlers.forms.model import describe
 from handlers.forms.parsing import ParseError, parse_text
 from handlers.turn import Turn
 from storage import repo
+from storage.models import Unit
 from templates.catalog import t
 
 ROLES = ("focal_point", "coordinator")
 
 
-async def set_acting_unit(turn: Turn, unit_id: int, name: str) -> None:
+def set_acting_unit(turn: Turn, unit_id: int, name: str) -> None:
     turn.state["acting_unit"] = unit_id
     turn.state["acting_unit_name"] = name
 
@@ -54,11 +56,15 @@ async def on_pick_unit(turn: Turn) -> None:
 
 
 async def _unit_chosen(turn: Turn, purpose: str, unit_id: int) -> None:
-    unit = next(u for u in await repo.list_units(turn.db) if u.id == unit_id)
+    unit = await turn.db.get(Unit, unit_id)
+    if unit is None or not unit.active:
+        turn.say("units.not_found", query=str(unit_id))
+        await ask_unit(turn, purpose)
+        return
     if purpose == "invite":
         await _issue_invite(turn, "focal_point", unit.id, unit.name)
         return
-    await set_acting_unit(turn, unit.id, unit.name)
+    set_acting_unit(turn, unit.id, unit.name)
     turn.say("units.chosen", unit=unit.name)
     if purpose == "new":
         await records.start_new(turn)
@@ -109,8 +115,9 @@ async def add_unit(turn: Turn, argument: str) -> None:
     """/themdonvi TÊN: a coordinator adds a unit."""
     try:
         name = parse_text(argument, 200)
-    except ParseError:
-        turn.say("units.add_usage")
+    except ParseError as error:
+        turn.say("units.add_usage" if error.code == "empty" else "units.add_error",
+                 detail=describe(error))  # fmt: skip
         return
     if await repo.unit_by_name(turn.db, name) is not None:
         turn.say("units.exists", unit=name)

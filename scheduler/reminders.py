@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from handlers.forms.model import load_forms
 from handlers.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
+from handlers.rounds import count_lines
 from scheduler.plan import Slot, current_slot, days_left, recurring_rounds
 from scheduler.rounds import round_label
 from storage import rounds as store
@@ -149,7 +149,6 @@ class Reminders:
     async def _reminder(self, round_: Round, unit_id: int, unit: str, now: datetime) -> Outgoing:
         async with self.sessions() as db:
             counts = await store.unit_counts(db, round_, unit_id)
-        forms = load_forms()
         text = t(
             "reminder.text",
             label=round_label(round_.id),
@@ -158,10 +157,7 @@ class Reminders:
             days=days_left(round_.deadline, now.date()),
             unit=unit,
             total=sum(counts.values()),
-            lines=[
-                t("rounds.count_line", form=forms[kind].label, count=n)
-                for kind, n in counts.items()
-            ],
+            lines=count_lines(counts),
         )
         choices = [
             Choice("new", t("reminder.add_button")),

@@ -8,7 +8,7 @@ from datetime import date
 from handlers.forms.parsing import ParseError, fold
 from templates.catalog import t
 
-_ROUND_ID = re.compile(r"^(\d{4})-(H1|Y|[A-Z][A-Z0-9]{0,11})$")
+_ROUND_ID = re.compile(r"^(19[89]\d|20\d\d)-(H1|Y|A\d{1,3})$")  # 2023-H1, 2023-Y, 2023-A2
 _HALF_WORDS = re.compile(r"^(?:6 thang(?: dau nam)?|h1)\s*(?:nam\s*)?(\d{4})$")
 _YEAR_WORDS = re.compile(r"^(?:ca\s+)?nam\s*(\d{4})$")
 

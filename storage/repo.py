@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.forms.parsing import fold
+from handlers.forms.parsing import fold, loose
 from storage.clock import utcnow
 from storage.models import (
     AuditEntry,
@@ -103,7 +103,7 @@ async def add_unit(db: AsyncSession, name: str, code: str = "", group: str = "kh
 
 
 def slug(name: str) -> str:
-    return "-".join(fold(name).replace("đ", "d").split())[:64]
+    return "-".join(loose(name).split())[:64]
 
 
 # --- members ----------------------------------------------------------------------------

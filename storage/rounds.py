@@ -228,10 +228,3 @@ async def claim_reminder(db: AsyncSession, round_id: str, member_id: int, slot: 
         db.add(entry)
         await db.flush()
     return entry
-
-
-async def log_entries(db: AsyncSession, round_id: str | None = None) -> Sequence[ReminderLog]:
-    query = select(ReminderLog).order_by(ReminderLog.id)
-    if round_id:
-        query = query.where(ReminderLog.round_id == round_id)
-    return (await db.scalars(query)).all()

@@ -17,6 +17,14 @@ from templates import vnformat
 
 CATALOG_FILE = Path(__file__).resolve().parent / "messages.vi.toml"
 
+# Values every message may use (e.g. `department`), set from the settings at start.
+_GLOBALS: dict[str, Any] = {}
+
+
+def configure(**values: Any) -> None:
+    """Set the values every message may use, such as the department's name."""
+    _GLOBALS.update(values)
+
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
@@ -58,4 +66,4 @@ def has(key: str) -> bool:
 
 def t(key: str, /, **params: Any) -> str:
     """The message `key` rendered with `params`; a missing key is a programming error."""
-    return _templates()[key].render(**params).strip()
+    return _templates()[key].render(**{**_GLOBALS, **params}).strip()

@@ -41,7 +41,7 @@ def test_piped_session_registers_and_saves_a_record(tmp_path):
     chat = run(["chat", "--as", "hoa"], tmp_path, stdin=script + "\n")
     assert chat.returncode == 0, chat.stderr
     out = chat.stdout
-    assert "Chào mừng hoa! Bạn đã được đăng ký là Đầu mối đơn vị — UBND huyện Hương Sơn" in out
+    assert "Chào mừng hoa! Bạn đã được đăng ký là đầu mối đơn vị của UBND huyện Hương Sơn" in out
     assert "\n1. Y tế\n" in out  # choices are numbered
     assert "• Giá trị cam kết (USD): 1.100.000 USD" in out
     assert "Đã lưu hoạt động số 1 (Viện trợ phi chính phủ nước ngoài)" in out

@@ -96,7 +96,7 @@ async def test_a_simulated_reporting_season(sim):
     assert "Đã ghi nhận: Sở Y tế xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in early.text
 
     await sim.run_until(at("22/5/2023", "10:00"))
-    await late.press_reminder("Đã báo cáo đủ", sim)
+    await late.press_reminder("Xác nhận đã báo cáo đủ", sim)
     assert "xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in late.text
     await sim.run_until(at("1/6/2023", "12:00"))
 
@@ -267,7 +267,7 @@ async def test_ad_hoc_round_from_chat_with_progress_and_withdrawal(sim):
     await unit.send(choice="xongok:2023-A1")
     await boss.send("/tiendo")
     await boss.press("2023-A1")
-    assert "✅ Sở Y tế — 00 hoạt động" in boss.text and "1/" in boss.text
+    assert "✅ Sở Y tế — chưa có hoạt động" in boss.text and "1/" in boss.text
     await unit.send("/moi")
     await unit.press("Thông tin đối ngoại")
     for answer in ("15/7/2023", "Đón phóng viên", "bỏ qua"):

@@ -383,17 +383,19 @@ async def test_reminder_buttons_confirm_and_the_coordinator_sees_it(polling_bot,
 
     channels = Channels()
     channels.register("telegram", channel.send)
-    moment = datetime.fromisoformat("2023-05-18T08:00:00+07:00")  # d7 of 2023-H1
+    moment = datetime.fromisoformat("2023-10-03T08:00:00+07:00")  # d7 of 2023-Y
     assert await Reminders(app.sessions, app.settings, channels.deliver).tick(moment) == 1
     reminder = focal.messages()[-1]
-    assert reminder["text"].startswith("🔔 Nhắc báo cáo đối ngoại 6 tháng đầu năm 2023")
+    assert reminder["text"].startswith("🔔 Nhắc báo cáo đối ngoại năm 2023")
     labels = [b["text"] for row in reminder["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == ["Ghi nhận hoạt động", "Đã báo cáo đủ", "Không có hoạt động phát sinh"]
+    assert labels == [
+        "Ghi nhận hoạt động", "Xác nhận đã báo cáo đủ", "Không có hoạt động phát sinh"
+    ]  # fmt: skip
     summary = boss.messages()[-1]["text"]
-    assert summary.startswith("📋 Đợt 6 tháng đầu năm 2023") and "• Sở Y tế" in summary
+    assert summary.startswith("📋 Đợt năm 2023") and "• Sở Y tế" in summary
 
-    await focal.tap("Đã báo cáo đủ", "Bạn muốn làm gì")
+    await focal.tap("Xác nhận đã báo cáo đủ", "Bạn muốn làm gì")
     assert any("Sở Y tế xác nhận đã báo cáo đủ" in m["text"] for m in focal.messages())
     await boss.say("/tiendo", "Chọn đợt báo cáo")
-    text = await boss.tap("6 tháng đầu năm 2023", "Bạn muốn làm gì")
-    assert "✅ Sở Y tế — 00 hoạt động" in text
+    text = await boss.tap("năm 2023 (hạn 10/10/2023)", "Bạn muốn làm gì")
+    assert "✅ Sở Y tế — chưa có hoạt động" in text

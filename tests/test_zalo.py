@@ -208,5 +208,5 @@ async def test_one_person_on_two_messengers(polling_bot, fake):
     welcome = await same.say(f"/start {code}", "Bạn muốn làm gì")
     assert "Sở Tư pháp" in welcome
     assert "Tiếp tục bản nháp" not in welcome  # drafts are per messenger
-    listing = await same.say("/cuatoi", "Chọn một hoạt động")
+    listing = await same.say("/cuatoi", "Để xem, sửa hoặc xóa")
     assert "#1 · Công tác biên giới" in listing

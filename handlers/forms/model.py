@@ -22,6 +22,9 @@ from templates.catalog import has, t
 
 ACTIVITIES_FILE = Path(__file__).resolve().parent / "activities.toml"
 DEFAULT_MAX_LEN = 300
+# Numbers beyond these are typing mistakes (and would not fit a report).
+UPPER_LIMITS = {"int": 10**9, "money": 10**15}
+UNREADABLE = {"int": "not_integer", "money": "not_money", "date": "not_date"}
 
 Value = str | int | bool | date
 
@@ -42,11 +45,24 @@ class Field:
     optional: bool = False
     max_len: int = DEFAULT_MAX_LEN
     minimum: int | None = None
+    maximum: int | None = None
     currency: str = ""
     choices: tuple[tuple[str, str], ...] = ()
 
     def parse(self, raw: str, today: date) -> Value:
         """Typed value from user input; raises ParseError with a catalogue code."""
+        try:
+            value = self._parse(raw, today)
+        except ParseError:
+            raise
+        except (ValueError, ArithmeticError) as error:  # e.g. 5,000 digits
+            raise ParseError(UNREADABLE.get(self.type, "invalid")) from error
+        limit = self.maximum or UPPER_LIMITS.get(self.type)
+        if limit is not None and value > limit:
+            raise ParseError("too_large", maximum=limit)
+        return value
+
+    def _parse(self, raw: str, today: date) -> Value:
         match self.type:
             case "text":
                 return parsing.parse_text(raw, self.max_len)

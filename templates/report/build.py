@@ -6,6 +6,7 @@ report.write_docx(Path("bao-cao.docx"))
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -77,6 +78,12 @@ async def build_report(
     template_file(name)  # KeyError early for an unknown template
     async with sessions() as db:
         rows = await repo.records_between(db, previous_year(period).start, plan_horizon(period))
-    figures = aggregate(report_records(rows), period)
-    context = report_context(figures, settings, compiled_on or period.as_of)
-    return Report(period, figures, render(name, context), context)
+        records = report_records(rows)
+
+    def assemble() -> Report:
+        figures = aggregate(records, period)
+        context = report_context(figures, settings, compiled_on or period.as_of)
+        return Report(period, figures, render(name, context), context)
+
+    # Aggregating and rendering take seconds for big rounds: off the event loop.
+    return await asyncio.to_thread(assemble)
