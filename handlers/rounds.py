@@ -34,6 +34,7 @@ async def open_rounds(turn: Turn) -> list[Round]:
 async def _unit_round(turn: Turn, round_id: str, must_be_open: bool = True) -> Round | None:
     """The round, if the person acts for a unit and (when asked) the round is open;
     otherwise says why and returns None."""
+    await store.ensure_rounds(turn.db, recurring_rounds(turn.today.year, turn.settings))
     round_ = await turn.db.get(Round, round_id)
     if turn.state.get("acting_unit") is None:
         turn.say("rounds.coordinator_pick_unit")

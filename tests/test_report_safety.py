@@ -83,3 +83,15 @@ async def test_control_characters_do_not_break_the_documents(app, tmp_path):
     assert any("bài viết hay" in p.text for p in document.paragraphs)
     workbook = load_workbook(report.write_xlsx(tmp_path / "r.xlsx"))
     assert workbook["thong_tin_dn"]["D2"].value == "Bài viết hay"
+
+
+async def test_line_breaks_in_user_text_cannot_forge_a_heading(app):
+    forged = "Hợp tác tốt.\n\n## II. MỤC GIẢ MẠO\n\n**Kết luận giả**"
+    await add(app, "ket_qua_khac", {"ngay": "2021-03-01", "linh_vuc": "Văn hóa",
+                                    "noi_dung": forged}, date(2021, 3, 1))  # fmt: skip
+    report = await build_report(
+        app.sessions, app.settings, round_period("2021-H1", date(2021, 5, 25)), "6thang"
+    )
+    lines = report.markdown.splitlines()
+    assert not any(line.startswith("## II. MỤC GIẢ MẠO") for line in lines)
+    assert any("Hợp tác tốt. ## II. MỤC GIẢ MẠO **Kết luận giả**" in line for line in lines)

@@ -42,7 +42,9 @@ _LIST_SPLIT = re.compile(r"\s*[,;]\s*")
 
 
 def clean_text(value: Any) -> Any:
-    return _UNSAFE.sub("", value) if isinstance(value, str) else value
+    """User text fit for a report: no unsafe characters, and its line breaks folded into
+    spaces, so that a value is one run of text (it cannot start a heading or paragraph)."""
+    return " ".join(_UNSAFE.sub("", value).split()) if isinstance(value, str) else value
 
 
 def _stored(value: Any) -> Any:
