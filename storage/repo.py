@@ -34,7 +34,7 @@ INVITE_LENGTH = 8
 # --- updates and sessions ---------------------------------------------------------------
 
 
-def _upsert(db: AsyncSession, table: type):
+def upsert(db: AsyncSession, table: type):
     """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL)."""
     return {"sqlite": sqlite, "postgresql": postgresql}[db.bind.dialect.name].insert(table)
 
@@ -42,7 +42,7 @@ def _upsert(db: AsyncSession, table: type):
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
     result = await db.execute(
-        _upsert(db, ProcessedUpdate)
+        upsert(db, ProcessedUpdate)
         .values(channel=channel, update_id=update_id, processed_at=utcnow())
         .on_conflict_do_nothing()
     )
@@ -63,7 +63,7 @@ async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any])
     """Store the conversation state if it changed."""
     if saved.row_id is not None and state == saved.state:
         return
-    statement = _upsert(db, ConversationSession).values(
+    statement = upsert(db, ConversationSession).values(
         channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
     )
     await db.execute(

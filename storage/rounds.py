@@ -11,20 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
 from storage.models import Confirmation, Identity, Member, Record, ReminderLog, Round, Unit
+from storage.repo import upsert
 
 
-async def ensure_rounds(db: AsyncSession, specs) -> list[Round]:
-    """Create the given recurring rounds that do not exist yet."""
-    created = []
+async def ensure_rounds(db: AsyncSession, specs) -> None:
+    """Create the given recurring rounds that do not exist yet (safe when the chat and
+    the reminder scheduler do it at the same moment)."""
     for spec in specs:
         if await db.get(Round, spec.id) is None:
-            row = Round(
-                id=spec.id, kind=spec.kind, start=spec.start, end=spec.end, deadline=spec.deadline
-            )
-            db.add(row)
-            created.append(row)
-    await db.flush()
-    return created
+            await db.execute(
+                upsert(db, Round)
+                .values(
+                    id=spec.id, kind=spec.kind, start=spec.start, end=spec.end,
+                    deadline=spec.deadline, message="", created_at=utcnow(),
+                )
+                .on_conflict_do_nothing()
+            )  # fmt: skip
 
 
 async def add_adhoc_round(
@@ -63,15 +65,14 @@ async def followed_rounds(db: AsyncSession, today: date, days_after_deadline: in
     return [r for r in await all_rounds(db) if r.start <= today and r.deadline >= since]
 
 
-def _round_records(round_: Round):
-    """Live records belonging to a round: dated within its period, or tagged with its id."""
-    return and_(
-        Record.deleted_at.is_(None),
-        or_(
-            Record.round_id == round_.id,
-            and_(Record.event_date >= round_.start, Record.event_date <= round_.end),
-        ),
+def _round_records(round_: Round, with_deleted: bool = False):
+    """Records belonging to a round: dated within its period, or tagged with its id;
+    live ones unless `with_deleted` (a deletion is a change too)."""
+    belongs = or_(
+        Record.round_id == round_.id,
+        and_(Record.event_date >= round_.start, Record.event_date <= round_.end),
     )
+    return belongs if with_deleted else and_(Record.deleted_at.is_(None), belongs)
 
 
 async def unit_counts(db: AsyncSession, round_: Round, unit_id: int) -> dict[str, int]:
@@ -142,7 +143,7 @@ async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
         (
             await db.execute(
                 select(Record.unit_id, func.max(Record.updated_at))
-                .where(or_(_round_records(round_), Record.round_id == round_.id))
+                .where(_round_records(round_, with_deleted=True))
                 .group_by(Record.unit_id)
             )
         ).all()

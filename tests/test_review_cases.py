@@ -138,3 +138,18 @@ async def test_pressed_keys_do_not_cross_permissions(app):
     await other.send(choice="delete")
     [record] = await records(app)
     assert record.deleted_at is None and record.version == 1
+
+
+async def test_a_deletion_after_confirming_is_shown_as_an_update(app):
+    user = await registered(app, "d1", unit="Sở Tư pháp")
+    boss = await registered(app, "d2", role="coordinator")
+    await start_form(user, "Công tác biên giới", "14/6/2023", "Tuần tra", "bỏ qua")
+    await user.press("Lưu")
+    await user.send(choice="xongok:2023-Y")
+    await boss.send(choice="tiendo:2023-Y")
+    assert "✅ Sở Tư pháp — 01 hoạt động\n" in boss.text + "\n"
+    await user.send("/xem 1")
+    await user.press("Xóa")
+    await user.press("Có, xóa")
+    await boss.send(choice="tiendo:2023-Y")
+    assert "✅ Sở Tư pháp — chưa có hoạt động ⚠️ có cập nhật sau khi xác nhận" in boss.text
