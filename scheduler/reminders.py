@@ -196,10 +196,15 @@ class Reminders:
             entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
             entry_id = entry.id
         outcome, error = await self._deliver_all(member, message)
+        # Recorded even if the wave is being cancelled (shutdown): a delivered reminder whose
+        # outcome is lost would be sent again after the restart.
+        await asyncio.shield(self._record(entry_id, outcome, error, stamp))
+        return outcome
+
+    async def _record(self, entry_id: int, outcome: str, error: str, stamp: datetime) -> None:
         async with self.sessions() as db, db.begin():
             entry = await db.get(ReminderLog, entry_id)
             entry.status, entry.error, entry.updated_at = outcome, error[:500], stamp
-        return outcome
 
     async def _deliver_all(self, member, message: Outgoing) -> tuple[str, str]:
         """Send to each of the member's reachable identities; SENT if any got it."""

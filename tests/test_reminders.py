@@ -169,7 +169,14 @@ async def test_restart_in_the_middle_of_a_wave(sim):
 
     first = Reminders(sim.app.sessions, sim.app.settings, dying_deliver, lambda: sim.sim["now"])
     task = asyncio.create_task(first.tick())
-    while len(calls) < 5:
+
+    async def recorded() -> int:
+        async with sim.app.sessions() as db:
+            return len(
+                (await db.scalars(select(ReminderLog).where(ReminderLog.status == SENT))).all()
+            )
+
+    while len(calls) < 5 or await recorded() < 2:
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
