@@ -148,6 +148,12 @@ class Period:
             return t(f"report.period.{self.kind.lower()}", year=self.year)
         return t("report.period.range", start=self.start, end=self.end)
 
+    def next_phrase(self) -> str:
+        """What the tasks section plans for: "6 tháng cuối năm 2021", "năm 2024", or
+        "thời gian tới" for a range."""
+        kind = self.kind.lower() if self.label else "range"
+        return t(f"report.period.next_{kind}", year=self.year)
+
     def as_of_phrase(self) -> str:
         """ "Tính đến ngày 20/5/2021"."""
         return t("report.period.as_of", day=self.effective_end)

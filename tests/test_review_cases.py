@@ -153,3 +153,15 @@ async def test_a_deletion_after_confirming_is_shown_as_an_update(app):
     await user.press("Có, xóa")
     await boss.send(choice="tiendo:2023-Y")
     assert "✅ Sở Tư pháp — chưa có hoạt động ⚠️ có cập nhật sau khi xác nhận" in boss.text
+
+
+async def test_a_range_report_plans_for_the_time_ahead_not_next_year(app):
+    from datetime import date
+
+    from scheduler.periods import range_period
+    from templates.report.build import build_report
+
+    period = range_period(date(2023, 1, 1), date(2023, 5, 20))
+    markdown = (await build_report(app.sessions, app.settings, period)).markdown
+    assert "## III. Phương hướng, nhiệm vụ thời gian tới" in markdown
+    assert "năm 2024" not in markdown

@@ -108,6 +108,7 @@ def report_context(figures: Figures, settings: Any, compiled_on: date) -> dict[s
         "nam_bao_cao": period.year,
         "nam_truoc": period.year - 1,
         "nam_sau": period.year + 1,
+        "ky_toi": period.next_phrase(),
         "ngay_lap": compiled_on,
         # Nghị định 30/2020: days below 10 and months 1 and 2 take a leading zero.
         "ngay": f"{compiled_on.day:02d}",
