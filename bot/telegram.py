@@ -83,6 +83,8 @@ class TelegramChannel:
         if webhook:
             builder = builder.updater(None)
         self.application: Application = builder.build()
+        # Per chat: a lock and how many updates hold or wait for it.
+        self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self.application.add_handler(CallbackQueryHandler(self._on_update))
         self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
 
@@ -127,9 +129,24 @@ class TelegramChannel:
     # --- incoming -----------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None:
+        """Updates of different chats run concurrently; those of one chat in order."""
+        chat = update.effective_chat
+        if chat is None or update.effective_user is None:
             return
+        lock, users = self._chat_locks.get(chat.id, (asyncio.Lock(), 0))
+        self._chat_locks[chat.id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._handle(update)
+        finally:
+            lock, users = self._chat_locks[chat.id]
+            if users == 1:
+                del self._chat_locks[chat.id]
+            else:
+                self._chat_locks[chat.id] = (lock, users - 1)
+
+    async def _handle(self, update: Update) -> None:
+        user, chat = update.effective_user, update.effective_chat
         query = update.callback_query
         if query is not None:
             await self._acknowledge(query)

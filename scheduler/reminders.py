@@ -72,12 +72,13 @@ class Reminders:
             rounds.setdefault(spec.id, spec)
         return list(rounds.values())
 
-    async def _pending_units(self, round_) -> tuple[dict[int, str], list[str]]:
-        """Units without a confirmation (id -> name), and their names for summaries."""
+    async def _targets(self, round_) -> tuple[dict[int, str], list]:
+        """Units without a confirmation (id -> name) and their reachable focal points."""
         async with self.sessions() as db:
             rows = await store.progress(db, round_)
-        pending = {row.unit_id: row.unit for row in rows if row.confirmed_at is None}
-        return pending, list(pending.values())
+            pending = {row.unit_id: row.unit for row in rows if row.confirmed_at is None}
+            members = await store.recipients(db, "focal_point")
+        return pending, [m for m in members if m.unit_id in pending]
 
     def _due(self, entry: ReminderLog | None, now: datetime) -> bool:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
@@ -95,12 +96,9 @@ class Reminders:
             slot = current_slot(round_.deadline, now, self.settings)
             if slot is None:
                 continue
-            pending, _ = await self._pending_units(round_)
+            pending, members = await self._targets(round_)
             async with self.sessions() as db:
-                members = await store.recipients(db, "focal_point")
                 for member in members:
-                    if member.unit_id not in pending:
-                        continue
                     entry = await store.reminder_entry(db, round_.id, member.member_id, slot.name)
                     if self._due(entry, now):
                         reason = t("reminder.reason", slot=slot.name, days=slot.days_before)
@@ -129,9 +127,7 @@ class Reminders:
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
-        pending, pending_names = await self._pending_units(round_)
-        async with self.sessions() as db:
-            members = [m for m in await store.recipients(db, "focal_point") if m.unit_id in pending]
+        pending, members = await self._targets(round_)
         gate = asyncio.Semaphore(self.settings.reminder_concurrency)
 
         async def remind(member) -> str | None:
@@ -143,7 +139,7 @@ class Reminders:
         outcomes = await asyncio.gather(*(remind(member) for member in members))
         reminded = outcomes.count(SENT)
         if reminded:
-            await self._summarise(round_, slot, reminded, pending_names, now)
+            await self._summarise(round_, slot, reminded, list(pending.values()), now)
         return reminded
 
     async def _reminder(self, round_: Round, unit_id: int, unit: str, now: datetime) -> Outgoing:
