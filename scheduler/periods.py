@@ -23,14 +23,14 @@ How the period reads (`phrase`):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+from handlers.forms.parsing import ParseError
+from scheduler.rounds import parse_round_id
 from templates.catalog import t
 
 ROUND_KINDS = ("H1", "Y")
-_ROUND_ID = re.compile(r"^(\d{4})-(H1|Y)$")
 
 
 class PeriodError(ValueError):
@@ -160,11 +160,16 @@ class Period:
 
 
 def parse_round(round_id: str) -> tuple[int, str]:
-    """(year, kind) of "2021-H1" or "2023-Y"; PeriodError otherwise."""
-    match = _ROUND_ID.match(round_id.strip().upper())
-    if not match:
+    """(year, kind) of a recurring round ("2021-H1", "năm 2023"); PeriodError otherwise.
+    The grammar is the chat's (scheduler.rounds.parse_round_id)."""
+    try:
+        canonical = parse_round_id(round_id)
+    except ParseError as error:
+        raise PeriodError("bad_round", value=round_id) from error
+    year, _, kind = canonical.partition("-")
+    if kind not in ROUND_KINDS:
         raise PeriodError("bad_round", value=round_id)
-    return int(match.group(1)), match.group(2)
+    return int(year), kind
 
 
 def round_period(round_id: str, as_of: date, boundaries: RoundBoundaries | None = None) -> Period:
