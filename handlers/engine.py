@@ -121,11 +121,7 @@ async def _global_choice(turn: Turn, key: str) -> bool:
         return True
     action, _, round_id = key.partition(":")
     if action in rounds.ROUND_ACTIONS and round_id:
-        handler = rounds.ROUND_ACTIONS[action]
-        if action == "tiendo" and not turn.is_coordinator:
-            turn.say("errors.coordinator_only")
-        else:
-            await handler(turn, round_id)
+        await rounds.ROUND_ACTIONS[action](turn, round_id)
         return True
     return False
 

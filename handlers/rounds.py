@@ -196,6 +196,10 @@ async def start_progress(turn: Turn) -> None:
 
 
 async def show_progress(turn: Turn, round_id: str) -> None:
+    """Coordinators only: the key can arrive as a pressed button, not just via /tiendo."""
+    if not turn.is_coordinator:
+        turn.say("errors.coordinator_only")
+        return
     round_ = await turn.db.get(Round, round_id)
     if round_ is None:
         turn.say("rounds.unknown", round_id=round_id)
