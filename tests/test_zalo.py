@@ -210,3 +210,17 @@ async def test_one_person_on_two_messengers(polling_bot, fake):
     assert "Tiếp tục bản nháp" not in welcome  # drafts are per messenger
     listing = await same.say("/cuatoi", "Để xem, sửa hoặc xóa")
     assert "#1 · Công tác biên giới" in listing
+
+
+async def test_a_user_who_blocked_the_bot_is_marked(polling_bot, fake):
+    from handlers.messages import BLOCKED, Outgoing
+    from storage.models import Identity
+
+    app, channel = polling_bot
+    user = ZaloUser(fake, "z7")
+    await user.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    fake.fail_next("sendMessage", times=1, status=403)
+    assert await channel.send(Outgoing(text="Nhắc báo cáo", chat_id="z7")) == BLOCKED
+    async with app.sessions() as db:
+        identity = await db.scalar(select(Identity).where(Identity.user_id == "z7"))
+    assert identity.blocked_at is not None
