@@ -72,13 +72,18 @@ class Reminders:
             rounds.setdefault(spec.id, spec)
         return list(rounds.values())
 
-    async def _targets(self, round_) -> tuple[dict[int, str], list]:
-        """Units without a confirmation (id -> name) and their reachable focal points."""
+    async def _targets(self, round_, slot: Slot, now: datetime) -> tuple[dict[int, str], list]:
+        """Units without a confirmation (id -> name), and their reachable focal points whose
+        reminder for this slot is due (not sent yet, or failed and past its backoff)."""
         async with self.sessions() as db:
             rows = await store.progress(db, round_)
             pending = {row.unit_id: row.unit for row in rows if row.confirmed_at is None}
             members = await store.recipients(db, "focal_point")
-        return pending, [m for m in members if m.unit_id in pending]
+            entries = await store.slot_entries(db, round_.id, slot.name)
+        due = [
+            m for m in members if m.unit_id in pending and self._due(entries.get(m.member_id), now)
+        ]
+        return pending, due
 
     def _due(self, entry: ReminderLog | None, now: datetime) -> bool:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
@@ -96,22 +101,12 @@ class Reminders:
             slot = current_slot(round_.deadline, now, self.settings)
             if slot is None:
                 continue
-            pending, members = await self._targets(round_)
-            async with self.sessions() as db:
-                for member in members:
-                    entry = await store.reminder_entry(db, round_.id, member.member_id, slot.name)
-                    if self._due(entry, now):
-                        reason = t("reminder.reason", slot=slot.name, days=slot.days_before)
-                        planned.append(
-                            Planned(
-                                round_.id,
-                                slot.name,
-                                pending[member.unit_id],
-                                member.name,
-                                member.member_id,
-                                reason,
-                            )
-                        )
+            pending, members = await self._targets(round_, slot, now)
+            reason = t("reminder.reason", slot=slot.name, days=slot.days_before)
+            planned += [
+                Planned(round_.id, slot.name, pending[m.unit_id], m.name, m.member_id, reason)
+                for m in members
+            ]
         return planned
 
     # --- sending ----------------------------------------------------------------------
@@ -127,7 +122,7 @@ class Reminders:
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
-        pending, members = await self._targets(round_)
+        pending, members = await self._targets(round_, slot, now)
         gate = asyncio.Semaphore(self.settings.reminder_concurrency)
 
         async def remind(member) -> str | None:

@@ -208,22 +208,24 @@ async def recipients(db: AsyncSession, role: str) -> list[Recipient]:
     return list(grouped.values())
 
 
-async def reminder_entry(
-    db: AsyncSession, round_id: str, member_id: int, slot: str
-) -> ReminderLog | None:
-    return await db.scalar(
+async def slot_entries(db: AsyncSession, round_id: str, slot: str) -> dict[int, ReminderLog]:
+    """The log entries of one slot of a round, by member (one query for a whole wave)."""
+    rows = await db.scalars(
+        select(ReminderLog).where(ReminderLog.round_id == round_id, ReminderLog.slot == slot)
+    )
+    return {entry.member_id: entry for entry in rows}
+
+
+async def claim_reminder(db: AsyncSession, round_id: str, member_id: int, slot: str) -> ReminderLog:
+    """The log entry for this reminder, created as pending if new (the unique key makes
+    a second process's insert fail instead of sending twice)."""
+    entry = await db.scalar(
         select(ReminderLog).where(
             ReminderLog.round_id == round_id,
             ReminderLog.member_id == member_id,
             ReminderLog.slot == slot,
         )
     )
-
-
-async def claim_reminder(db: AsyncSession, round_id: str, member_id: int, slot: str) -> ReminderLog:
-    """The log entry for this reminder, created as pending if new (the unique key makes
-    a second process's insert fail instead of sending twice)."""
-    entry = await reminder_entry(db, round_id, member_id, slot)
     if entry is None:
         entry = ReminderLog(round_id=round_id, member_id=member_id, slot=slot)
         db.add(entry)
