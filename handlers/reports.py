@@ -57,30 +57,31 @@ async def on_pick(turn: Turn) -> None:
 
 
 async def on_range(turn: Turn) -> None:
+    if turn.wants_back:
+        if turn.state["step"] == "end":
+            turn.state["step"] = "start"
+            turn.say("baocao.ask_start")
+        else:
+            await start(turn)
+        return
     try:
         day = parse_date(turn.text, turn.today)
     except ParseError as error:
         turn.say("baocao.date_error", detail=describe(error))
         return
     if turn.state["step"] == "start":
-        if not _start_ok(turn, day):
-            return
-        turn.state.update(step="end", start=day.isoformat())
-        turn.say("baocao.ask_end")
+        if day > turn.today:
+            turn.say("baocao.date_error", detail=t("baocao.start_in_future"))
+        else:
+            turn.state.update(step="end", start=day.isoformat())
+            turn.say("baocao.ask_end")
         return
-    start = date.fromisoformat(turn.state["start"])
-    if day < start:
+    first = date.fromisoformat(turn.state["start"])
+    if day < first:
         turn.say("baocao.date_error", detail=t("errors.end_before_start"))
         return
     boundaries = RoundBoundaries.from_settings(turn.settings)
-    await _compile(turn, range_period(start, day, min(day, turn.today), boundaries))
-
-
-def _start_ok(turn: Turn, day: date) -> bool:
-    if day > turn.today:
-        turn.say("baocao.date_error", detail=t("baocao.start_in_future"))
-        return False
-    return True
+    await _compile(turn, range_period(first, day, min(day, turn.today), boundaries))
 
 
 def _round_period(round_: Round, turn: Turn) -> Period:

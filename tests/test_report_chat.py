@@ -26,6 +26,11 @@ async def test_coordinator_gets_preview_docx_and_xlsx(app):
     await boss.send("/baocao")
     assert "Soạn báo cáo cho đợt nào?" in boss.text
     await boss.press("Khoảng thời gian khác")
+    await boss.send("1/1/2024")
+    assert "chưa tới" in boss.text
+    await boss.send("1/1/2020")
+    await boss.send("quay lại")
+    assert "tính từ ngày nào" in boss.text
     await boss.send("1/1/2021")
     await boss.send("31/12/2020")
     assert "không được trước ngày bắt đầu" in boss.text
