@@ -296,6 +296,8 @@ class Engine:
             handler = COMMANDS.get(word)
             if handler is None:
                 turn.say("errors.unknown_command", command=turn.text.split()[0])
+                if screen == "ask":  # ask the pending question again
+                    await records.ask_current(turn)
             else:
                 await handler(turn)
         else:

@@ -232,6 +232,7 @@ async def test_draft_survives_leaving_the_form_and_unknown_commands(app):
     await user.send("hôm qua")
     await user.send("/khongco")
     assert 'Không có lệnh "/khongco"' in user.text
+    assert "Nội dung hoạt động?" in user.text  # the pending question, asked again
     await user.send("/menu")
     await user.press("Tiếp tục bản nháp")
     assert "Nội dung hoạt động?" in user.text
