@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import App, open_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from handlers.messages import Incoming  # noqa: E402
+from domain.messages import Incoming  # noqa: E402
+from domain.settings import Settings  # noqa: E402
 from storage import repo  # noqa: E402
 
 ANSWERS = [

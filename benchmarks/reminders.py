@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import open_app  # noqa: E402
 from bot.channels import Channels  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from bot.telegram import CHANNEL, TelegramChannel  # noqa: E402
+from domain.settings import Settings  # noqa: E402
 from scheduler.reminders import Reminders  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.models import Member  # noqa: E402

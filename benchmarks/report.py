@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert  # noqa: E402
 
 from bot.app import App, open_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from handlers.forms.model import Form, load_forms  # noqa: E402
-from scheduler.periods import round_period  # noqa: E402
+from domain.forms import Form, load_forms  # noqa: E402
+from domain.periods import round_period  # noqa: E402
+from domain.settings import Settings  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.models import Record  # noqa: E402
 from templates.report.build import Report, build_report  # noqa: E402

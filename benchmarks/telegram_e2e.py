@@ -83,10 +83,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from telegram.ext import filters as ptb_filters  # noqa: E402
 
 from bot.app import App, open_app  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 from bot.telegram import MAX_TEXT, TelegramChannel, split_text  # noqa: E402
 from bot.web import build_web_app  # noqa: E402
-from handlers.messages import Incoming, Outgoing  # noqa: E402
+from domain.messages import Incoming, Outgoing  # noqa: E402
+from domain.settings import Settings  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.models import Record  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramAPI  # noqa: E402
@@ -98,7 +98,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 FIRST_CHAT_ID = 700_001
 ALLOWED_UPDATES = ["message", "callback_query"]
 
-# One `doan_vao` form (handlers/forms/activities.toml), then "Lưu"; repeated.
+# One `doan_vao` form (domain/activities.toml), then "Lưu"; repeated.
 CYCLE = [
     "/moi",
     "2",  # Đoàn vào (khách nước ngoài đến tỉnh)

@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from bot.settings import Settings
+from domain import catalog
+from domain.settings import Settings
 from handlers.engine import Engine
 from storage import db as database
 from storage import repo
 from storage.models import Member, Unit
 from storage.units_file import import_units
-from templates import catalog
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers.messages import FAILED, Outgoing
+from domain.messages import FAILED, Outgoing
 
 Sender = Callable[[Outgoing], Awaitable[str]]
 

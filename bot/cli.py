@@ -14,12 +14,12 @@ from bot import cli_rounds
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
 from bot.report_cli import add_report_parser, run_report
-from bot.settings import Settings
-from handlers.forms.parsing import ParseError, parse_date
+from domain.catalog import t
+from domain.parsing import ParseError, parse_date
+from domain.settings import Settings
 from storage import repo
 from storage.transfer import export_records, import_records
 from storage.units_file import import_units
-from templates.catalog import t
 
 
 def _date_arg(text: str) -> date:

@@ -7,14 +7,14 @@ import sys
 from datetime import datetime
 
 from bot.app import App
-from handlers.forms.parsing import ParseError, parse_date, parse_text
-from handlers.messages import FAILED
+from domain.catalog import t
+from domain.messages import FAILED
+from domain.parsing import ParseError, parse_date, parse_text
+from domain.rounds import round_label
 from scheduler.plan import recurring_rounds
 from scheduler.reminders import Reminders
-from scheduler.rounds import round_label
 from storage import rounds as store
 from storage.models import Round
-from templates.catalog import t
 
 
 def add_parsers(commands, date_arg) -> None:

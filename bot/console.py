@@ -7,8 +7,8 @@ import sys
 from typing import TextIO
 
 from bot.render import plain_text
+from domain.messages import Incoming, Outgoing
 from handlers.engine import Engine
-from handlers.messages import Incoming, Outgoing
 
 CHANNEL = "console"
 

@@ -3,8 +3,8 @@ choices for text-only channels (the terminal, Zalo)."""
 
 from __future__ import annotations
 
-from handlers.messages import Outgoing
-from templates.catalog import t
+from domain.catalog import t
+from domain.messages import Outgoing
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bot.app import App
-from handlers.forms.parsing import ParseError, parse_date
-from scheduler.periods import Period, PeriodError, RoundBoundaries, range_period, round_period
-from templates.catalog import t
+from domain.catalog import t
+from domain.parsing import ParseError, parse_date
+from domain.periods import Period, PeriodError, RoundBoundaries, range_period, round_period
 from templates.report.build import FORMATS, build_report
 from templates.report.render import TEMPLATES
 

@@ -19,8 +19,8 @@ from bot.telegram import TelegramChannel
 from bot.web import build_web_app
 from bot.zalo import ZaloChannel
 from bot.zalo_client import ZaloError, ZaloUnauthorized
+from domain.catalog import t
 from scheduler.reminders import Reminders
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from telegram.ext import (
 
 from bot.app import App
 from bot.render import split_text
+from domain.catalog import t
+from domain.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
 from handlers.engine import COMMANDS
-from handlers.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
 from storage import repo
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from bot.app import App
 from bot.zalo_client import SECRET_HEADER
+from domain.catalog import t
 from storage import repo
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from bot.zalo_client import (
     parse_event,
     stable_update_id,
 )
-from handlers.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
+from domain.catalog import t
+from domain.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
 from storage import repo
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

@@ -15,14 +15,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.settings import Settings
+from domain.catalog import t
+from domain.messages import Incoming, Outgoing
+from domain.parsing import fold, nfc
+from domain.settings import Settings
 from handlers import menu, records, reports, rounds, units
-from handlers.forms.parsing import fold, nfc
-from handlers.messages import Incoming, Outgoing
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.models import Unit
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.forms.model import load_forms
+from domain.catalog import t
+from domain.forms import load_forms
 from handlers.turn import Turn
-from templates.catalog import t
 
 
 def menu_choices(turn: Turn) -> list[tuple[str, str]]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.catalog import t
+from domain.forms import Field, Form, load_forms
+from domain.parsing import ParseError, fold
 from handlers import menu
-from handlers.forms.model import Field, Form, load_forms
-from handlers.forms.parsing import ParseError, fold
 from handlers.rounds import open_rounds, round_choices
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.clock import utcnow
 from storage.models import Record
-from templates.catalog import t
 
 
 async def resume_draft(turn: Turn) -> None:

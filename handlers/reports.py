@@ -11,17 +11,17 @@ import asyncio
 from dataclasses import replace
 from datetime import date, datetime
 
+from domain.catalog import t
+from domain.forms import describe
+from domain.messages import Outgoing
+from domain.parsing import ParseError, parse_date
+from domain.periods import Period, RoundBoundaries, range_period, round_period
 from handlers import menu
-from handlers.forms.model import describe
-from handlers.forms.parsing import ParseError, parse_date
-from handlers.messages import Outgoing
 from handlers.rounds import round_choices
 from handlers.turn import Turn
-from scheduler.periods import Period, RoundBoundaries, range_period, round_period
 from scheduler.plan import recurring_rounds
 from storage import rounds as store
 from storage.models import Round
-from templates.catalog import t
 from templates.report.build import build_report
 
 PREVIEW_CHARS = 1500

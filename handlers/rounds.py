@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from domain.catalog import t
+from domain.forms import count_lines, describe
+from domain.parsing import ParseError, parse_date, parse_text
+from domain.rounds import round_label
 from handlers import menu
-from handlers.forms.model import describe, load_forms
-from handlers.forms.parsing import ParseError, parse_date, parse_text
 from handlers.turn import Turn
 from scheduler.plan import days_left, is_open, recurring_rounds
-from scheduler.rounds import round_label
 from storage import repo
 from storage import rounds as store
 from storage.models import Round
-from templates.catalog import t
 
 ADHOC_STEPS = ("start", "end", "deadline", "message")
 
@@ -84,12 +84,6 @@ async def start_confirm(turn: Turn) -> None:
         turn.say("rounds.coordinator_pick_unit")
         return
     await _pick_round(turn, "xong", show_confirm, await open_rounds(turn))
-
-
-def count_lines(counts: dict[str, int]) -> list[str]:
-    """One line per activity type with its count, for confirmations and reminders."""
-    forms = load_forms()
-    return [t("rounds.count_line", form=forms[kind].label, count=n) for kind, n in counts.items()]
 
 
 async def show_confirm(turn: Turn, round_id: str) -> None:

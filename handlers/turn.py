@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
-from handlers.forms.parsing import fold, loose
-from handlers.messages import Choice, Incoming, Outgoing
+from domain.catalog import t
+from domain.messages import Choice, Incoming, Outgoing
+from domain.parsing import fold, loose
+from domain.settings import Settings
 from storage.repo import Person
-from templates.catalog import t
 
 
 def whole_number(text: str, max_digits: int = 12) -> int | None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain.catalog import t
+from domain.forms import describe
+from domain.parsing import ParseError, parse_text
 from handlers import menu, records
-from handlers.forms.model import describe
-from handlers.forms.parsing import ParseError, parse_text
 from handlers.turn import Turn
 from storage import repo
 from storage.models import Unit
-from templates.catalog import t
 
 ROLES = ("focal_point", "coordinator")
 

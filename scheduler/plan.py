@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.periods import ROUND_KINDS, DayMonth, RoundBoundaries
+from domain.periods import ROUND_KINDS, DayMonth, RoundBoundaries
 
 OVERDUE = "overdue"
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from handlers.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
-from handlers.rounds import count_lines
+from domain.catalog import t
+from domain.forms import count_lines
+from domain.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
+from domain.rounds import round_label
 from scheduler.plan import Slot, current_slot, days_left, recurring_rounds
-from scheduler.rounds import round_label
 from storage import rounds as store
 from storage.models import ReminderLog, Round
-from templates.catalog import t
 
 log = logging.getLogger(__name__)
 

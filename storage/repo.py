@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.forms.parsing import fold, loose
+from domain.parsing import fold, loose
 from storage.clock import utcnow
 from storage.models import (
     AuditEntry,

@@ -17,10 +17,10 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.forms.model import Form, load_forms
-from handlers.forms.parsing import ParseError, nfc
+from domain.catalog import t
+from domain.forms import Form, load_forms
+from domain.parsing import ParseError, nfc
 from storage import repo
-from templates.catalog import t
 
 FIXED_COLUMNS = ["loai", "don_vi"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.forms.parsing import nfc
+from domain.parsing import nfc
 from storage import repo
 
 

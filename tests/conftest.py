@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, open_app
-from bot.settings import Settings
-from handlers.messages import Incoming, Outgoing
+from domain.messages import Incoming, Outgoing
+from domain.settings import Settings
 from storage import repo
 
 TZ_NOW = datetime.fromisoformat("2023-06-15T09:00:00+07:00")

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import open_app
-from handlers.forms.model import load_forms
-from handlers.messages import Incoming
+from domain.forms import load_forms
+from domain.messages import Incoming
 from storage.models import AuditEntry, Record
 from tests.conftest import TZ_NOW, ChatUser, invite_code, registered
 

@@ -1,11 +1,11 @@
-"""Table-driven tests for handlers.forms.parsing (what officials type on a phone)."""
+"""Table-driven tests for domain.parsing (what officials type on a phone)."""
 
 import datetime
 import unicodedata
 
 import pytest
 
-from handlers.forms.parsing import (
+from domain.parsing import (
     ParseError,
     fold,
     nfc,

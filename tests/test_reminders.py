@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import open_app
-from handlers.messages import BLOCKED, FAILED, SENT, Outgoing
+from domain.messages import BLOCKED, FAILED, SENT, Outgoing
 from scheduler.plan import current_slot, move_out_of_quiet_hours
 from scheduler.reminders import Reminders
 from storage.models import ReminderLog

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from scheduler.periods import round_period
+from domain.periods import round_period
 from templates.report.figures import Change, Metric, ReportRecord, aggregate
 from templates.report.render import round_nicely
 

@@ -14,8 +14,8 @@ from docx import Document
 from docx.shared import Length
 from openpyxl import load_workbook
 
-from handlers.forms.model import load_forms
-from scheduler.periods import round_period
+from domain.forms import load_forms
+from domain.periods import round_period
 from storage.transfer import form_columns, import_records
 from templates.report.build import build_report
 from templates.report.xlsx_writer import HEADER_ROW, load_annexes

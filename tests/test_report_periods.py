@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.settings import Settings
-from scheduler.periods import (
+from domain.periods import (
     Period,
     PeriodError,
     RoundBoundaries,
@@ -16,6 +15,7 @@ from scheduler.periods import (
     range_period,
     round_period,
 )
+from domain.settings import Settings
 
 
 def test_six_month_round_counts_up_to_the_as_of_date():

@@ -8,7 +8,7 @@ from datetime import date
 from docx import Document
 from openpyxl import load_workbook
 
-from scheduler.periods import round_period
+from domain.periods import round_period
 from storage import repo
 from templates.report.build import build_report
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from bot.settings import Settings
-from scheduler.periods import round_period
+from domain.periods import round_period
+from domain.settings import Settings
 from templates.report.figures import aggregate
 from templates.report.render import TEMPLATES, render, report_context
 

@@ -158,7 +158,7 @@ async def test_a_deletion_after_confirming_is_shown_as_an_update(app):
 async def test_a_range_report_plans_for_the_time_ahead_not_next_year(app):
     from datetime import date
 
-    from scheduler.periods import range_period
+    from domain.periods import range_period
     from templates.report.build import build_report
 
     period = range_period(date(2023, 1, 1), date(2023, 5, 20))

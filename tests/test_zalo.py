@@ -157,7 +157,7 @@ async def test_webhook_secret_and_redelivery(tmp_path, fake):
 
 
 async def test_files_come_as_links_that_expire(polling_bot, fake, tmp_path):
-    from handlers.messages import Outgoing
+    from domain.messages import Outgoing
 
     app, channel = polling_bot
     app.settings.public_base_url = "http://127.0.0.1:9"
@@ -213,7 +213,7 @@ async def test_one_person_on_two_messengers(polling_bot, fake):
 
 
 async def test_a_user_who_blocked_the_bot_is_marked(polling_bot, fake):
-    from handlers.messages import BLOCKED, Outgoing
+    from domain.messages import BLOCKED, Outgoing
     from storage.models import Identity
 
     app, channel = polling_bot

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from scheduler.periods import Period, previous_year
+from domain.periods import Period, previous_year
 from storage import repo
 from templates.report import writers
 from templates.report.figures import Figures, aggregate, plan_horizon, report_records

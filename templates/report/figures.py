@@ -27,9 +27,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from handlers.forms.model import Form, load_forms
-from handlers.forms.parsing import fold
-from scheduler.periods import Period, previous_year
+from domain.forms import Form, load_forms
+from domain.parsing import fold
+from domain.periods import Period, previous_year
 
 DONE = frozenset({"da_thuc_hien", "da_to_chuc", "da_ky"})
 PER_ROUND_KINDS = ("kho_khan", "de_xuat", "phuong_huong")

@@ -17,8 +17,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from handlers.forms.model import load_forms
-from templates.catalog import make_environment
+from domain.catalog import make_environment
+from domain.forms import load_forms
 from templates.report import markup
 from templates.report.figures import Figures
 

@@ -22,9 +22,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
-from handlers.forms.model import load_forms
+from domain.catalog import make_environment
+from domain.forms import load_forms
 from storage.transfer import form_columns, record_row
-from templates.catalog import make_environment
 from templates.report import render
 from templates.report.figures import Figures, ReportRecord
 

@@ -14,11 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from handlers.forms import parsing
-from handlers.forms.parsing import ParseError
-from scheduler.rounds import parse_round_id, recent_round_ids, round_label
-from templates import vnformat
-from templates.catalog import has, t
+from domain import parsing, vnformat
+from domain.catalog import has, t
+from domain.parsing import ParseError
+from domain.rounds import parse_round_id, recent_round_ids, round_label
 
 ACTIVITIES_FILE = Path(__file__).resolve().parent / "activities.toml"
 DEFAULT_MAX_LEN = 300
@@ -204,3 +203,9 @@ def load_forms(path: Path = ACTIVITIES_FILE) -> dict[str, Form]:
     with path.open("rb") as handle:
         data = tomllib.load(handle)
     return {key: _build_form(key, spec, data["choices"]) for key, spec in data["forms"].items()}
+
+
+def count_lines(counts: dict[str, int]) -> list[str]:
+    """One line per activity type with its count, for confirmations and reminders."""
+    forms = load_forms()
+    return [t("rounds.count_line", form=forms[kind].label, count=n) for kind, n in counts.items()]

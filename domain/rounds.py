@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.forms.parsing import ParseError, fold
-from templates.catalog import t
+from domain.catalog import t
+from domain.parsing import ParseError, fold
 
 _ROUND_ID = re.compile(r"^(19[89]\d|20\d\d)-(H1|Y|A\d{1,3})$")  # 2023-H1, 2023-Y, 2023-A2
 _HALF_WORDS = re.compile(r"^(?:6 thang(?: dau nam)?|h1)\s*(?:nam\s*)?(\d{4})$")

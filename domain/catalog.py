@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from templates import vnformat
+from domain import vnformat
 
 CATALOG_FILE = Path(__file__).resolve().parent / "messages.vi.toml"
 

@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from handlers.forms.parsing import ParseError
-from scheduler.rounds import parse_round_id
-from templates.catalog import t
+from domain.catalog import t
+from domain.parsing import ParseError
+from domain.rounds import parse_round_id
 
 ROUND_KINDS = ("H1", "Y")
 
@@ -161,7 +161,7 @@ class Period:
 
 def parse_round(round_id: str) -> tuple[int, str]:
     """(year, kind) of a recurring round ("2021-H1", "năm 2023"); PeriodError otherwise.
-    The grammar is the chat's (scheduler.rounds.parse_round_id)."""
+    The grammar is the chat's (domain.rounds.parse_round_id)."""
     try:
         canonical = parse_round_id(round_id)
     except ParseError as error:

@@ -1,1 +1,0 @@
-"""Activity forms as data (activities.toml) and the parsers their fields use."""
