@@ -1,15 +1,20 @@
 """Import and export of records: CSV (one file, a `loai` column) or XLSX (a sheet per type).
 
-Columns are `loai`, `don_vi`, then the DOMAIN.md field keys. Import validates every row
-with the same field parsers as the chat and is all-or-nothing.
+Columns are `loai`, `don_vi`, then the field keys of docs/domain.md. Import also reads the
+labels people see ("Tên đoàn", "Loại hoạt động"), so the data file written with a report
+comes back in. Import validates every row with the same field parsers as the chat and is
+all-or-nothing; a row identical to a record already stored (or to an earlier row of the
+file) is skipped with a warning instead of counting the activity twice.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalog import t
 from domain.forms import Form, load_forms
-from domain.parsing import ParseError, nfc
+from domain.parsing import ParseError, fold, nfc
 from storage import repo
 
 FIXED_COLUMNS = ["loai", "don_vi"]
@@ -35,6 +40,38 @@ def all_columns() -> list[str]:
 
 def form_columns(form: Form) -> list[str]:
     return FIXED_COLUMNS + [f.key for f in form.fields]
+
+
+def label_columns(form: Form) -> tuple[list[str], list[str]]:
+    """The form's columns as keys and as the labels people read."""
+    labels = [t(f"transfer.columns.{key}") for key in FIXED_COLUMNS]
+    return form_columns(form), labels + [f.label for f in form.fields]
+
+
+def column_key(header: str, form: Form | None = None) -> str:
+    """The field key a header names: the key itself, or a label (accents and case
+    ignored); a label two types share is read with the sheet's own type."""
+    header = header.strip()
+    known = _labels(form.key if form else "")
+    return known.get(fold(header), header)
+
+
+@cache
+def _labels(preferred: str) -> dict[str, str]:
+    labels = {fold(t(f"transfer.columns.{key}")): key for key in FIXED_COLUMNS}
+    forms = load_forms()
+    for form in sorted(forms.values(), key=lambda f: f.key == preferred):
+        labels.update({fold(f.label): f.key for f in form.fields})
+    return labels
+
+
+def form_named(value: str) -> Form | None:
+    """The activity type a `loai` cell or a sheet names, by key or by label."""
+    forms = load_forms()
+    wanted = fold(value)
+    return forms.get(value.strip()) or next(
+        (form for form in forms.values() if fold(form.label) == wanted), None
+    )
 
 
 def record_row(form: Form, unit_name: str, stored: dict[str, Any]) -> dict[str, str]:
@@ -53,8 +90,8 @@ async def export_records(
     """Write the live records (optionally by event date) to `path`; returns the row count."""
     forms = load_forms()
     rows = [
-        record_row(forms[record.kind], unit.name, record.values)
-        for record, unit in await repo.records_between(db, start, end)
+        record_row(forms[row.kind], row.unit, row.values)
+        for row in await repo.records_between(db, start, end)
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
@@ -102,6 +139,7 @@ class ImportResult:
     imported: int = 0
     created_units: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # duplicates, one warning each
 
 
 @dataclass
@@ -109,6 +147,15 @@ class _Parsed:
     form: Form
     unit_name: str
     values: dict[str, Any]
+    where: str  # "file.csv, dòng 12" for warnings
+
+    def fingerprint(self) -> tuple[str, str, str]:
+        return _fingerprint(self.form.key, self.unit_name, self.form.values_to_json(self.values))
+
+
+def _fingerprint(kind: str, unit: str, stored: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes two records the same activity: type, unit and every value."""
+    return kind, fold(unit), json.dumps(stored, sort_keys=True, ensure_ascii=False)
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
@@ -117,7 +164,8 @@ def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
         for sheet in workbook.worksheets:
             lines = sheet.iter_rows(values_only=True)
-            header = [str(c or "").strip() for c in next(lines, ())]
+            form = form_named(sheet.title)
+            header = [column_key(str(c or ""), form) for c in next(lines, ())]
             for number, line in enumerate(lines, 2):
                 cells = {h: _cell_text(v) for h, v in zip(header, line, strict=False) if h}
                 if any(cells.values()):
@@ -125,7 +173,7 @@ def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         return
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, cells in enumerate(csv.DictReader(handle), 2):
-            cleaned = {k.strip(): (v or "").strip() for k, v in cells.items() if k}
+            cleaned = {column_key(k): (v or "").strip() for k, v in cells.items() if k}
             if any(cleaned.values()):
                 yield path.name, number, cleaned
 
@@ -142,7 +190,7 @@ def _cell_text(value: Any) -> str:
 
 def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[str]]:
     """Validate one row with the chat's parsers; returns the values or the reasons."""
-    form = load_forms().get(cells.get("loai", "").strip())
+    form = form_named(cells.get("loai", ""))
     if form is None:
         return None, [t("transfer.bad_type", value=cells.get("loai", ""))]
     unit_name = cells.get("don_vi", "").strip()
@@ -159,7 +207,7 @@ def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[
             form.check_rules(values, spec.key)
         except ParseError as error:
             errors.append(t("transfer.invalid", key=spec.key, reason=spec.explain(error)))
-    return (_Parsed(form, unit_name, values) if not errors else None), errors
+    return (_Parsed(form, unit_name, values, "") if not errors else None), errors
 
 
 async def import_records(
@@ -179,9 +227,11 @@ async def import_records(
                 known[row.unit_name] = unit
         result.errors += [t("transfer.row", source=source, row=number, reason=e) for e in errors]
         if row:
+            row.where = t("transfer.where", source=source, row=number)
             parsed.append(row)
     if result.errors:
         return result
+    parsed = await _without_duplicates(db, parsed, result)
     for row in parsed:
         unit = known.get(row.unit_name) or await repo.unit_by_name(db, row.unit_name)
         if unit is None:
@@ -203,3 +253,37 @@ async def import_records(
         )  # fmt: skip
     result.imported = len(parsed)
     return result
+
+
+def _span(row: _Parsed) -> tuple[date, ...]:
+    """The days a row's record could be stored under: its date, or its round's year."""
+    day = row.form.event_date(row.values)
+    if day is not None:
+        return (day,)
+    round_id = row.form.round_id(row.values) or ""
+    year = int(round_id[:4]) if round_id[:4].isdigit() else None
+    return (date(year, 1, 1), date(year, 12, 31)) if year else ()
+
+
+async def _without_duplicates(
+    db: AsyncSession, rows: list[_Parsed], result: ImportResult
+) -> list[_Parsed]:
+    """The rows that are neither a stored record nor a repeat of an earlier row; a warning
+    for each one left out."""
+    days = [day for row in rows for day in _span(row)]
+    stored: dict[tuple[str, str, str], int] = {}
+    if days:
+        for record in await repo.records_between(db, min(days), max(days)):
+            stored.setdefault(_fingerprint(record.kind, record.unit, record.values), record.id)
+    kept: list[_Parsed] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for row in rows:
+        key = row.fingerprint()
+        if key in stored:
+            result.skipped.append(t("transfer.duplicate_stored", where=row.where, id=stored[key]))
+        elif key in seen:
+            result.skipped.append(t("transfer.duplicate_row", where=row.where, first=seen[key]))
+        else:
+            seen[key] = row.where
+            kept.append(row)
+    return kept
