@@ -95,10 +95,11 @@ async def registered(app: App, user_id: str, unit: str = "Sở Ngoại vụ", ro
 
 async def confirm_all_units(app: App, round_id: str) -> None:
     """Every active unit confirms the round (its report is complete), as after a deadline."""
+    from sqlalchemy import select
+
     from scheduler.plan import recurring_rounds
     from storage import rounds as store
     from storage.models import Unit
-    from sqlalchemy import select
 
     year = int(round_id[:4])
     async with app.sessions() as db, db.begin():

@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from domain.forms import load_forms
 from domain.periods import round_period
-from storage.transfer import form_columns, import_records
+from storage.transfer import import_records
 from templates.report.build import build_report
 from templates.report.render import BLANK_DAY
 from templates.report.xlsx_writer import HEADER_ROW, load_annexes
