@@ -175,7 +175,10 @@ def _title(document: DocxDocument, report: RenderedReport) -> None:
 
 
 def _signature(document: DocxDocument, report: RenderedReport) -> None:
+    """Recipients on the left, the signer on the right; the row never splits over two
+    pages, so the name is not left alone on the last one."""
     table = _plain_table(document, rows=1, widths=SIGNATURE_COLUMNS)
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     for line in report.lines("noi_nhan_tieu_de"):
         paragraph = _cell_paragraph(left, WD_ALIGN_PARAGRAPH.LEFT)
@@ -216,7 +219,7 @@ def _plain_table(document: DocxDocument, rows: int, widths: tuple[Length, Length
 def _cell_paragraph(cell: _Cell, alignment: WD_ALIGN_PARAGRAPH) -> Paragraph:
     """The cell's first, still empty paragraph, or a new one; no indent, tight spacing."""
     paragraph = cell.paragraphs[-1]
-    if paragraph.text or paragraph.runs or len(paragraph._p) > 1:
+    if len(cell.paragraphs) > 1 or paragraph.text or paragraph.runs or len(paragraph._p) > 1:
         paragraph = cell.add_paragraph()
     paragraph_format = paragraph.paragraph_format
     paragraph_format.alignment = alignment
