@@ -78,12 +78,7 @@ async def set_text(
     member_id: int | None = None,
 ) -> None:
     """Write a section's text for a round (an empty text stops carrying the old one)."""
-    row = await db.scalar(
-        select(ReportText).where(ReportText.round_id == round_id, ReportText.section == section)
-    )
-    if row is None:
-        row = ReportText(round_id=round_id, section=section)
-        db.add(row)
+    row = await _row(db, ReportText, round_id=round_id, section=section)
     before = row.text
     row.text, row.source = text, source
     row.changed_by, row.changed_at = member_id, utcnow()
@@ -94,13 +89,18 @@ async def set_text(
     )  # fmt: skip
 
 
+async def _row(db: AsyncSession, model: type, **keys: str) -> Any:
+    """The row with these key values, or a new one added to the session."""
+    row = await db.scalar(select(model).filter_by(**keys))
+    if row is None:
+        row = model(**keys)
+        db.add(row)
+    return row
+
+
 async def header(db: AsyncSession, round_id: str, template: str) -> dict[str, Any]:
     """The saved header values of one report; {} when none were saved."""
-    row = await db.scalar(
-        select(ReportHeader).where(
-            ReportHeader.round_id == round_id, ReportHeader.template == template
-        )
-    )
+    row = await db.scalar(select(ReportHeader).filter_by(round_id=round_id, template=template))
     return dict(row.values) if row is not None else {}
 
 
@@ -113,14 +113,7 @@ async def set_header(
     member_id: int | None = None,
 ) -> None:
     """Save (replace) the header values of one report."""
-    row = await db.scalar(
-        select(ReportHeader).where(
-            ReportHeader.round_id == round_id, ReportHeader.template == template
-        )
-    )
-    if row is None:
-        row = ReportHeader(round_id=round_id, template=template)
-        db.add(row)
+    row = await _row(db, ReportHeader, round_id=round_id, template=template)
     row.values, row.changed_by, row.changed_at = values, member_id, utcnow()
     await db.flush()
     await repo.audit(

@@ -327,9 +327,7 @@ class Events:
         """The events of these sections (linh_vuc keys) by form (hinh_thuc key), in the
         form's order of choices."""
         chosen = [r for r in self.items if r.get("linh_vuc") in sections]
-        forms = _choice_keys("su_kien", "hinh_thuc")
-        grouped = {key: [r for r in chosen if r.get("hinh_thuc") == key] for key in forms}
-        return {key: records for key, records in grouped.items() if records}
+        return _grouped(chosen, "su_kien", "hinh_thuc")
 
 
 @dataclass(frozen=True)
@@ -595,9 +593,7 @@ class _Sections:
         section = self.agreements
         section.items = items
         section.count = len(items)
-        levels = _choice_keys("thoa_thuan", "cap_ky")
-        grouped = {level: [r for r in items if r.get("cap_ky") == level] for level in levels}
-        section.by_level = {level: rs for level, rs in grouped.items() if rs}
+        section.by_level = _grouped(items, "thoa_thuan", "cap_ky")
 
     def _aid(self, items: list[ReportRecord]) -> None:
         section = self.aid
@@ -672,9 +668,7 @@ class _Sections:
         section = self.documents
         section.items = items
         section.count = len(items)
-        bodies = _choice_keys("van_ban", "co_quan_ban_hanh")
-        grouped = {body: [r for r in items if r.get("co_quan_ban_hanh") == body] for body in bodies}
-        section.by_body = {body: records for body, records in grouped.items() if records}
+        section.by_body = _grouped(items, "van_ban", "co_quan_ban_hanh")
 
     def _events(self, items: list[ReportRecord]) -> None:
         section = self.events
@@ -724,6 +718,15 @@ def _indicator_key(record: ReportRecord) -> str:
 
 def _choice_keys(kind: str, key: str) -> list[str]:
     return [choice for choice, _label in load_forms()[kind].field(key).choices]
+
+
+def _grouped(items: list[ReportRecord], kind: str, key: str) -> dict[str, list[ReportRecord]]:
+    """Records by the value of a choice field, in the order of its choices; empty groups
+    left out."""
+    grouped = {
+        choice: [r for r in items if r.get(key) == choice] for choice in _choice_keys(kind, key)
+    }
+    return {choice: records for choice, records in grouped.items() if records}
 
 
 def _counts(items: list[ReportRecord], kind: str, key: str) -> dict[str, int]:
