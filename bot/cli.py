@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bot import cli_rounds
+from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
 from bot.report_cli import add_report_parser, run_report
@@ -168,7 +167,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
 
 
 async def _main(args: argparse.Namespace) -> int:
-    app = await open_app(Settings())
+    settings = Settings()
+    logs.configure(settings)
+    app = await open_app(settings)
     try:
         return await COMMANDS[args.command](app, args)
     finally:
@@ -176,9 +177,6 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_main(args))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     zalo_webhook_secret: str = ""
     # Generated files offered by link (Zalo cannot send documents) expire after this.
     file_link_hours: int = 24
+
+    # Logs: "text" lines or "json" (one object a line, for a log collector); the level.
+    # Tokens and secrets are never written, whatever the format.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     # The backend (health check, webhooks, file downloads).
     public_base_url: str = ""
