@@ -126,6 +126,7 @@ class UnitProgress:
     nothing_to_report: bool
     changed_since: bool  # records added or edited after the confirmation
     blocked: int  # focal points who blocked the bot
+    last_activity: datetime | None = None  # the latest record change in the round
 
 
 async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
@@ -179,9 +180,51 @@ async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
                 bool(done and done.nothing_to_report),
                 changed,
                 blocked.get(unit.id, 0),
+                latest.get(unit.id),
             )
         )
     return result
+
+
+async def focal_point_counts(db: AsyncSession) -> dict[int, int]:
+    """Active focal points registered per unit."""
+    rows = await db.execute(
+        select(Member.unit_id, func.count(Member.id))
+        .where(Member.active, Member.role == "focal_point", Member.unit_id.is_not(None))
+        .group_by(Member.unit_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class LastReminder:
+    status: str  # pending, sending, sent, failed or blocked
+    at: datetime
+    error: str
+
+
+async def last_reminders(db: AsyncSession, round_id: str) -> dict[int, LastReminder]:
+    """Per unit, the outcome of the latest reminder to its focal points in the round."""
+    rows = await db.execute(
+        select(Member.unit_id, ReminderLog.status, ReminderLog.updated_at, ReminderLog.error)
+        .join(Member, Member.id == ReminderLog.member_id)
+        .where(ReminderLog.round_id == round_id, Member.role == "focal_point")
+        .order_by(ReminderLog.updated_at, ReminderLog.id)
+    )
+    return {unit_id: LastReminder(status, at, error) for unit_id, status, at, error in rows.all()}
+
+
+async def confirmation_times(db: AsyncSession, round_id: str) -> list[datetime]:
+    """When each unit that stands confirmed for the round confirmed, oldest first."""
+    rows = await db.scalars(
+        select(Confirmation.confirmed_at)
+        .join(Unit, Unit.id == Confirmation.unit_id)
+        .where(
+            Confirmation.round_id == round_id, Confirmation.confirmed_at.is_not(None), Unit.active
+        )
+        .order_by(Confirmation.confirmed_at)
+    )
+    return list(rows.all())
 
 
 @dataclass(frozen=True)

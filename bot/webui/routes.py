@@ -1,0 +1,48 @@
+"""Every page of the workspace with who may open it. Adding a page is one line here, a
+view and a template (and a NavItem in core.NAV to show it in the menu)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.webui import auth_views, round_views
+from bot.webui.core import (
+    PREFIX,
+    STATIC_DIR,
+    WORKSPACE,
+    Workspace,
+    csrf,
+    guarded,
+    pages,
+    sessions,
+)
+
+# (method, path under /web, view, access)
+ROUTES = (
+    ("GET", "/login", auth_views.password_page, "public"),
+    ("POST", "/login", auth_views.password_sign_in, "public"),
+    ("GET", "/login/{token}", auth_views.link_page, "public"),
+    ("POST", "/login/{token}", auth_views.link_sign_in, "public"),
+    ("POST", "/logout", auth_views.sign_out, "member"),
+    ("GET", "/password", auth_views.password_settings, "coordinator"),
+    ("POST", "/password", auth_views.save_password, "coordinator"),
+    ("GET", "/", round_views.home, "member"),
+    ("GET", "/rounds/{round_id}", round_views.round_page, "coordinator"),
+    ("POST", "/rounds/{round_id}/remind", round_views.remind, "coordinator"),
+    ("POST", "/rounds/{round_id}/confirm", round_views.confirm, "member"),
+)
+
+
+async def _to_workspace(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(f"{PREFIX}/")
+
+
+def add_workspace(web_app: web.Application, workspace: Workspace) -> None:
+    """Mount the pages, their static files and middlewares on the backend."""
+    web_app[WORKSPACE] = workspace
+    web_app.middlewares.extend([pages, sessions, csrf])
+    for method, path, view, access in ROUTES:
+        web_app.router.add_route(method, PREFIX + path, guarded(access, view))
+    web_app.router.add_get(PREFIX, _to_workspace)
+    web_app.router.add_get("/", _to_workspace)
+    web_app.router.add_static(f"{PREFIX}/static/", STATIC_DIR)
