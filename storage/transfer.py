@@ -7,7 +7,7 @@ with the same field parsers as the chat and is all-or-nothing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from domain.catalog import t
 from domain.forms import Form, load_forms
 from domain.parsing import ParseError, nfc
 from storage import repo
+from storage.models import Record, Unit
 
 FIXED_COLUMNS = ["loai", "don_vi"]
 
@@ -51,11 +52,13 @@ async def export_records(
     db: AsyncSession, path: Path, fmt: str, start: date | None = None, end: date | None = None
 ) -> int:
     """Write the live records (optionally by event date) to `path`; returns the row count."""
+    return write_records(path, fmt, await repo.records_between(db, start, end))
+
+
+def write_records(path: Path, fmt: str, pairs: Sequence[tuple[Record, Unit]]) -> int:
+    """Write (record, unit) pairs as CSV or XLSX; returns the row count."""
     forms = load_forms()
-    rows = [
-        record_row(forms[record.kind], unit.name, record.values)
-        for record, unit in await repo.records_between(db, start, end)
-    ]
+    rows = [record_row(forms[record.kind], unit.name, record.values) for record, unit in pairs]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         _write_csv(path, rows)

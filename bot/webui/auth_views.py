@@ -105,7 +105,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
         await web_auth.close_session(db, viewer_of(request).session_id)
     response = web.HTTPSeeOther(f"{PREFIX}/login")
     response.del_cookie(SESSION_COOKIE, path=PREFIX)
-    return response
+    raise response
 
 
 # --- a coordinator's password -----------------------------------------------------------

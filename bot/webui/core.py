@@ -90,6 +90,8 @@ class Workspace:
 
 
 WORKSPACE = web.AppKey("workspace", Workspace)
+VIEWER = web.RequestKey("viewer", Viewer)
+ANON_CSRF = web.RequestKey("anon_csrf", str)
 
 
 def workspace(request: web.Request) -> Workspace:
@@ -97,7 +99,7 @@ def workspace(request: web.Request) -> Workspace:
 
 
 def viewer_of(request: web.Request) -> Viewer:
-    return request["viewer"]
+    return request[VIEWER]
 
 
 # --- access -----------------------------------------------------------------------------
@@ -110,7 +112,7 @@ def guarded(access: str, view: View) -> View:
         raise ValueError(access)
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        person = request.get("viewer")
+        person = request.get(VIEWER)
         if access != "public" and person is None:
             raise web.HTTPSeeOther(f"{PREFIX}/login")
         if access == "coordinator" and not person.is_coordinator:
@@ -143,7 +145,7 @@ async def sessions(request: web.Request, handler: View) -> web.StreamResponse:
             ws = workspace(request)
             idle = timedelta(minutes=ws.settings.web_idle_minutes)
             async with ws.app.sessions() as db, db.begin():
-                request["viewer"] = await web_auth.viewer(db, token, idle)
+                request[VIEWER] = await web_auth.viewer(db, token, idle)
     return await handler(request)
 
 
@@ -152,7 +154,7 @@ async def csrf(request: web.Request, handler: View) -> web.StreamResponse:
     """Every form POST carries the token of the session (or, before signing in, of the
     CSRF cookie); anything else is refused with 403."""
     if request.method == "POST" and _is_web(request):
-        person = request.get("viewer")
+        person = request.get(VIEWER)
         expected = person.csrf if person else request.cookies.get(ANON_CSRF_COOKIE, "")
         try:
             given = str((await request.post()).get(CSRF_FIELD, ""))
@@ -205,16 +207,16 @@ def secure_cookies(request: web.Request) -> bool:
 
 def anonymous_csrf(request: web.Request) -> str:
     """The pre-sign-in CSRF token (a cookie set on the response by `render`)."""
-    if "anon_csrf" not in request:
-        request["anon_csrf"] = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    return request["anon_csrf"]
+    if ANON_CSRF not in request:
+        request[ANON_CSRF] = request.cookies.get(ANON_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    return request[ANON_CSRF]
 
 
 def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     ws = workspace(request)
-    person = request.get("viewer")
+    person = request.get(VIEWER)
     token = person.csrf if person else anonymous_csrf(request)
     html = ws.env.get_template(template).render(
         viewer=person,

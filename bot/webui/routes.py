@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.webui import auth_views, round_views
+from bot.webui import auth_views, record_views, round_views
 from bot.webui.core import (
     PREFIX,
     STATIC_DIR,
@@ -30,6 +30,15 @@ ROUTES = (
     ("GET", "/rounds/{round_id}", round_views.round_page, "coordinator"),
     ("POST", "/rounds/{round_id}/remind", round_views.remind, "coordinator"),
     ("POST", "/rounds/{round_id}/confirm", round_views.confirm, "member"),
+    ("GET", "/records", record_views.records_table, "member"),
+    ("GET", "/records/export/{fmt}", record_views.export, "member"),
+    ("GET", "/records/new", record_views.new_page, "member"),
+    ("POST", "/records/new", record_views.save_new, "member"),
+    ("GET", "/records/{record_id}", record_views.record_page, "member"),
+    ("GET", "/records/{record_id}/edit", record_views.edit_page, "member"),
+    ("POST", "/records/{record_id}/edit", record_views.save_edit, "member"),
+    ("GET", "/records/{record_id}/delete", record_views.delete_page, "member"),
+    ("POST", "/records/{record_id}/delete", record_views.delete, "member"),
 )
 
 
