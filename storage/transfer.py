@@ -7,7 +7,7 @@ with the same field parsers as the chat and is all-or-nothing.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalog import t
 from domain.forms import Form, load_forms
-from domain.parsing import ParseError, nfc
+from domain.parsing import ParseError, fold, loose, nfc
 from storage import repo
 from storage.models import Record, Unit
 
@@ -101,17 +101,18 @@ def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @dataclass
+class ParsedRow:
+    form: Form
+    unit_name: str
+    values: dict[str, Any]
+
+
+@dataclass
 class ImportResult:
     imported: int = 0
     created_units: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Parsed:
-    form: Form
-    unit_name: str
-    values: dict[str, Any]
+    rows: list[ParsedRow] = field(default_factory=list)  # when every row is valid
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
@@ -143,7 +144,7 @@ def _cell_text(value: Any) -> str:
     return nfc(str(value)).strip()
 
 
-def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[str]]:
+def parse_row(cells: dict[str, str], today: date) -> tuple[ParsedRow | None, list[str]]:
     """Validate one row with the chat's parsers; returns the values or the reasons."""
     form = load_forms().get(cells.get("loai", "").strip())
     if form is None:
@@ -162,19 +163,28 @@ def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[
             form.check_rules(values, spec.key)
         except ParseError as error:
             errors.append(t("transfer.invalid", key=spec.key, reason=spec.explain(error)))
-    return (_Parsed(form, unit_name, values) if not errors else None), errors
+    return (ParsedRow(form, unit_name, values) if not errors else None), errors
 
 
-async def import_records(
-    db: AsyncSession, path: Path, today: date, create_units: bool = False
+async def check_rows(
+    db: AsyncSession,
+    rows: Iterable[tuple[str, int, dict[str, str]]],
+    today: date,
+    *,
+    create_units: bool = False,
+    only_unit: Unit | None = None,
 ) -> ImportResult:
-    """Validate the whole file first; insert only when every row is valid."""
+    """Validate every row; `result.rows` holds them all when none has an error. With
+    `only_unit` (a focal point's upload) every row belongs to that unit."""
     result = ImportResult()
-    parsed: list[_Parsed] = []
     known = {unit.name: unit for unit in await repo.list_units(db)}
-    for source, number, cells in read_rows(path):
+    for source, number, cells in rows:
+        if only_unit is not None:
+            cells = {**cells, "don_vi": cells.get("don_vi") or only_unit.name}
         row, errors = parse_row(cells, today)
-        if row and row.unit_name not in known and not create_units:
+        if row and only_unit is not None and fold(row.unit_name) != fold(only_unit.name):
+            errors.append(t("transfer.other_unit", unit=row.unit_name, own=only_unit.name))
+        elif row and row.unit_name not in known and not create_units:
             unit = await repo.unit_by_name(db, row.unit_name)
             if unit is None:
                 errors.append(t("transfer.unknown_unit", unit=row.unit_name))
@@ -182,10 +192,18 @@ async def import_records(
                 known[row.unit_name] = unit
         result.errors += [t("transfer.row", source=source, row=number, reason=e) for e in errors]
         if row:
-            parsed.append(row)
+            result.rows.append(row)
     if result.errors:
-        return result
-    for row in parsed:
+        result.rows = []
+    return result
+
+
+async def store_rows(
+    db: AsyncSession, result: ImportResult, *, member_id: int | None, source: str, file_name: str
+) -> None:
+    """Insert the checked rows (creating units where allowed), each audited."""
+    known = {unit.name: unit for unit in await repo.list_units(db)}
+    for row in result.rows:
         unit = known.get(row.unit_name) or await repo.unit_by_name(db, row.unit_name)
         if unit is None:
             unit = await repo.add_unit(db, row.unit_name)
@@ -195,14 +213,72 @@ async def import_records(
             db,
             kind=row.form.key,
             unit_id=unit.id,
-            submitted_by=None,
+            submitted_by=member_id,
             values=row.form.values_to_json(row.values),
             event_date=row.form.event_date(row.values),
             round_id=row.form.round_id(row.values),
         )
         await repo.audit(
-            db, member_id=None, action="import", entity="record", entity_id=record.id,
-            details={"file": path.name},
+            db, member_id=member_id, action="import", entity="record", entity_id=record.id,
+            details={"file": file_name}, source=source,
         )  # fmt: skip
-    result.imported = len(parsed)
+    result.imported = len(result.rows)
+
+
+async def import_records(
+    db: AsyncSession, path: Path, today: date, create_units: bool = False
+) -> ImportResult:
+    """Validate the whole file first; insert only when every row is valid."""
+    result = await check_rows(db, read_rows(path), today, create_units=create_units)
+    if not result.errors:
+        await store_rows(db, result, member_id=None, source="cli", file_name=path.name)
     return result
+
+
+# --- a table of the unit's own, its columns mapped on screen ----------------------------
+
+
+def headers(path: Path) -> list[str]:
+    """The column names of a file's first sheet."""
+    if path.suffix.lower() == ".xlsx":
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        first = next(workbook.worksheets[0].iter_rows(values_only=True), ())
+        return [str(c).strip() for c in first if c is not None and str(c).strip()]
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [h.strip() for h in next(csv.reader(handle), []) if h.strip()]
+
+
+def is_export_format(path: Path) -> bool:
+    """Files in the export format name the type of each row in a `loai` column."""
+    if path.suffix.lower() != ".xlsx":
+        return "loai" in headers(path)
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    for sheet in workbook.worksheets:
+        first = next(sheet.iter_rows(values_only=True), ())
+        if "loai" in [str(c or "").strip() for c in first]:
+            return True
+    return False
+
+
+def mapped_rows(
+    path: Path, kind: str, mapping: dict[str, str]
+) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """The first sheet's rows as export-format cells: every row of type `kind`, each
+    field (and `don_vi`) read from the column `mapping` names."""
+    first_sheet = None
+    for source, number, cells in read_rows(path):
+        first_sheet = first_sheet or source
+        if source != first_sheet:
+            return
+        row = {"loai": kind}
+        row.update({key: cells.get(column, "") for key, column in mapping.items() if column})
+        yield source, number, row
+
+
+def guess_mapping(form: Form, columns: list[str]) -> dict[str, str]:
+    """The column that most likely holds each field: same key or same label, any accents."""
+    by_name = {loose(column): column for column in columns}
+    guesses = {"don_vi": by_name.get("don vi", "")}
+    for spec in form.fields:
+        guesses[spec.key] = by_name.get(loose(spec.key)) or by_name.get(loose(spec.label), "")
+    return guesses

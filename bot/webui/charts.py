@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain import vnformat
+from domain.catalog import t
 
 COLORS = ("#1d4ed8", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#6b7280")
 WIDTH = 760
@@ -58,7 +59,7 @@ def stacked_columns(
     chart = Chart(chart_id, title, legend=[name for name, _ in series])
     totals = [sum(values[i] for _, values in series) for i in range(len(categories))]
     chart.table = {
-        "head": ["", *categories, "Tổng"],
+        "head": ["", *categories, t("web.chart.total")],
         "rows": [[name, *values, sum(values)] for name, values in series],
     }
     if not any(totals):
@@ -122,7 +123,7 @@ def progress_line(
 ) -> Chart:
     """A cumulative line (units confirmed day by day) against the number expected."""
     chart = Chart(chart_id, title, height=260)
-    chart.table = {"head": ["", "Số đơn vị đã xác nhận"], "rows": [list(p) for p in points]}
+    chart.table = {"head": ["", t("web.chart.confirmed")], "rows": [list(p) for p in points]}
     if not points:
         chart.empty = True
         return chart

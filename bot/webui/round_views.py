@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.webui.charts import progress_line
 from bot.webui.core import PREFIX, redirect, render, viewer_of, workspace
+from domain.catalog import t
 from domain.forms import load_forms
 from domain.rounds import round_label
 from handlers.rounds import audit_round, confirm_unit, withdraw_unit
@@ -141,8 +142,8 @@ def _progress_chart(round_: Round, confirmed_at: list[datetime], units: int, tod
     points = [(f"{d.day}/{d.month}", sum(1 for c in as_dates if c <= d)) for d in days]
     marker = None
     if first <= round_.deadline <= last:
-        marker = ((round_.deadline - first).days, "Hạn")
-    title = f"Số đơn vị đã xác nhận theo ngày (tổng {units} đơn vị)"
+        marker = ((round_.deadline - first).days, t("web.chart.deadline"))
+    title = t("web.chart.progress", units=units)
     return progress_line("progress", title, points, units, marker)
 
 

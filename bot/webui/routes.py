@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.webui import auth_views, record_views, round_views
+from bot.webui import admin_views, auth_views, chart_views, import_views, record_views, round_views
 from bot.webui.core import (
     PREFIX,
     STATIC_DIR,
@@ -39,6 +39,19 @@ ROUTES = (
     ("POST", "/records/{record_id}/edit", record_views.save_edit, "member"),
     ("GET", "/records/{record_id}/delete", record_views.delete_page, "member"),
     ("POST", "/records/{record_id}/delete", record_views.delete, "member"),
+    ("GET", "/import", import_views.upload_page, "member"),
+    ("POST", "/import", import_views.receive, "member"),
+    ("POST", "/import/map", import_views.map_columns, "member"),
+    ("POST", "/import/confirm", import_views.confirm, "member"),
+    ("GET", "/charts", chart_views.charts, "member"),
+    ("GET", "/invites", admin_views.invites_page, "coordinator"),
+    ("POST", "/invites", admin_views.create_invite, "coordinator"),
+    ("POST", "/invites/{invite_id}/revoke", admin_views.revoke_invite, "coordinator"),
+    ("GET", "/units", admin_views.units_page, "coordinator"),
+    ("POST", "/units", admin_views.add_unit, "coordinator"),
+    ("POST", "/units/{unit_id}/rename", admin_views.rename_unit, "coordinator"),
+    ("POST", "/units/{unit_id}/merge", admin_views.merge_unit, "coordinator"),
+    ("POST", "/units/{unit_id}/active", admin_views.set_active, "coordinator"),
 )
 
 
