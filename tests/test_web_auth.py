@@ -7,26 +7,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from bot.app import App, open_app
-from bot.web import build_web_app
-from bot.webui.core import Workspace
+from bot.app import open_app
 from storage.models import AuditEntry, LoginToken, WebSession
 from tests.conftest import TZ_NOW, ChatUser, make_settings, registered
-from tests.web_support import csrf_of, login_path, sign_in
-
-
-async def no_messenger(_channel, _outgoing) -> str:
-    return "failed: no messenger in this test"
-
-
-async def web_client(app: App) -> TestClient:
-    workspace = Workspace(app, no_messenger, clock=lambda: TZ_NOW)
-    client = TestClient(TestServer(build_web_app(app, workspace=workspace)))
-    await client.start_server()
-    return client
+from tests.web_support import csrf_of, login_path, sign_in, web_client
 
 
 @pytest.fixture
