@@ -17,8 +17,8 @@ from aiohttp import web
 from bot.app import open_app
 from bot.web import build_web_app
 from bot.webui.core import Workspace
-from storage.models import Record
 from scheduler.plan import recurring_rounds
+from storage.models import Record
 from storage.rounds import confirm, ensure_rounds
 from tests.conftest import TZ_NOW, make_settings, registered
 from tests.test_web_pages import BIEN_GIOI, workbook_bytes
