@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -107,6 +108,14 @@ class Record(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Every value folded (no case, no diacritics): the web table's text search.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    # Round progress reads only these columns: a scan of this index, not of the table.
+    __table_args__ = (
+        Index(
+            "ix_records_round_progress", "unit_id", "event_date", "round_id", "deleted_at",
+            "updated_at",
+        ),
+    )  # fmt: skip
 
 
 def search_text(values: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
@@ -131,24 +131,21 @@ class UnitProgress:
 
 async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
     """Every active unit with its record count and confirmation for the round."""
-    counts = dict(
-        (
-            await db.execute(
-                select(Record.unit_id, func.count(Record.id))
-                .where(_round_records(round_))
-                .group_by(Record.unit_id)
-            )
-        ).all()
+    # One pass over the covering index ix_records_round_progress: live records and the
+    # latest change (deletions count as changes) per unit.
+    belongs = or_(
+        func.coalesce(Record.round_id, "") == round_.id,  # not the round_id index: a scan
+        and_(Record.event_date >= round_.start, Record.event_date <= round_.end),
     )
-    latest = dict(
-        (
-            await db.execute(
-                select(Record.unit_id, func.max(Record.updated_at))
-                .where(_round_records(round_, with_deleted=True))
-                .group_by(Record.unit_id)
-            )
-        ).all()
+    live = func.sum(case((Record.deleted_at.is_(None), 1), else_=0))
+    per_unit = await db.execute(
+        select(Record.unit_id, live, func.max(Record.updated_at))
+        .where(belongs)
+        .group_by(Record.unit_id)
     )
+    counts, latest = {}, {}
+    for unit_id, records, changed in per_unit.all():
+        counts[unit_id], latest[unit_id] = records or 0, changed
     confirmations = {
         c.unit_id: c
         for c in await db.scalars(

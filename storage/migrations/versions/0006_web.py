@@ -69,6 +69,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("revoked_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("records") as batch:
         batch.add_column(sa.Column("search_text", sa.Text(), nullable=False, server_default=""))
+    op.create_index(
+        "ix_records_round_progress",
+        "records",
+        ["unit_id", "event_date", "round_id", "deleted_at", "updated_at"],
+    )
     _fill_search_text()
 
 
@@ -85,6 +90,7 @@ def _fill_search_text() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_round_progress", "records")
     with op.batch_alter_table("records") as batch:
         batch.drop_column("search_text")
     with op.batch_alter_table("invites") as batch:
