@@ -145,7 +145,16 @@ async def _import(app: App, args: argparse.Namespace) -> int:
         for line in result.errors:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(t("cli.imported", count=result.imported, units=result.created_units))
+    for line in result.skipped:
+        print(f"  {line}")
+    print(
+        t(
+            "cli.imported",
+            count=result.imported,
+            units=result.created_units,
+            skipped=len(result.skipped),
+        )
+    )
     return 0
 
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     parent_body: str = "UBND TỈNH HÀ TĨNH"
     department_name: str = "Sở Ngoại vụ"
     units_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "units.csv"
+    # The province's partnerships with foreign localities (the second table of Mẫu 06.1):
+    # a CSV with columns cap_ky,doi_tac,nuoc,thoi_diem_ky,het_hieu_luc,linh_vuc,de_xuat,ghi_chu.
+    partnerships_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "quan-he-dia-phuong.csv"
 
     # Invites and the demo set-up created on first run of the terminal chat.
     invite_ttl_days: int = 14

@@ -278,3 +278,36 @@ class SignInAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ReportText(Base):
+    """A standing paragraph (or several) of one report section, written for a round.
+
+    A new round's draft carries the text of the last round of the same kind, marked for
+    review, until a coordinator writes the section for the new round."""
+
+    __tablename__ = "report_texts"
+    __table_args__ = (UniqueConstraint("round_id", "section"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(32), index=True)
+    section: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(20000), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")  # cli, web, a file name
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReportHeader(Base):
+    """The heading and signature of one report (a round and a template): addressee, the
+    request letter it answers, recipients, signer. Empty values fall back to settings."""
+
+    __tablename__ = "report_headers"
+    __table_args__ = (UniqueConstraint("round_id", "template"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

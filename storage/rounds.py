@@ -224,6 +224,16 @@ async def confirmation_times(db: AsyncSession, round_id: str) -> list[datetime]:
     return list(rows.all())
 
 
+async def coverage(db: AsyncSession, round_id: str) -> list[UnitProgress]:
+    """Every active unit's confirmation of a round; all pending when the round was never
+    opened (nobody could confirm it)."""
+    round_ = await db.get(Round, round_id)
+    if round_ is not None:
+        return await progress(db, round_)
+    units = await db.scalars(select(Unit).where(Unit.active).order_by(Unit.id))
+    return [UnitProgress(unit.id, unit.name, 0, None, False, False, 0) for unit in units]
+
+
 @dataclass(frozen=True)
 class Recipient:
     member_id: int

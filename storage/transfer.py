@@ -1,15 +1,20 @@
 """Import and export of records: CSV (one file, a `loai` column) or XLSX (a sheet per type).
 
-Columns are `loai`, `don_vi`, then the DOMAIN.md field keys. Import validates every row
-with the same field parsers as the chat and is all-or-nothing.
+Columns are `loai`, `don_vi`, then the field keys of docs/domain.md. Import also reads the
+labels people see ("Tên đoàn", "Loại hoạt động"), so the data file written with a report
+comes back in. Import validates every row with the same field parsers as the chat and is
+all-or-nothing; a row identical to a record already stored (or to an earlier row of the
+file) is skipped with a warning instead of counting the activity twice.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ from domain.catalog import t
 from domain.forms import Form, load_forms
 from domain.parsing import ParseError, fold, loose, nfc
 from storage import repo
-from storage.models import Record, Unit
+from storage.models import Unit
 
 FIXED_COLUMNS = ["loai", "don_vi"]
 
@@ -38,6 +43,38 @@ def form_columns(form: Form) -> list[str]:
     return FIXED_COLUMNS + [f.key for f in form.fields]
 
 
+def label_columns(form: Form) -> tuple[list[str], list[str]]:
+    """The form's columns as keys and as the labels people read."""
+    labels = [t(f"transfer.columns.{key}") for key in FIXED_COLUMNS]
+    return form_columns(form), labels + [f.label for f in form.fields]
+
+
+def column_key(header: str, form: Form | None = None) -> str:
+    """The field key a header names: the key itself, or a label (accents and case
+    ignored); a label two types share is read with the sheet's own type."""
+    header = header.strip()
+    known = _labels(form.key if form else "")
+    return known.get(fold(header), header)
+
+
+@cache
+def _labels(preferred: str) -> dict[str, str]:
+    labels = {fold(t(f"transfer.columns.{key}")): key for key in FIXED_COLUMNS}
+    forms = load_forms()
+    for form in sorted(forms.values(), key=lambda f: f.key == preferred):
+        labels.update({fold(f.label): f.key for f in form.fields})
+    return labels
+
+
+def form_named(value: str) -> Form | None:
+    """The activity type a `loai` cell or a sheet names, by key or by label."""
+    forms = load_forms()
+    wanted = fold(value)
+    return forms.get(value.strip()) or next(
+        (form for form in forms.values() if fold(form.label) == wanted), None
+    )
+
+
 def record_row(form: Form, unit_name: str, stored: dict[str, Any]) -> dict[str, str]:
     values = form.values_from_json(stored)
     row = {"loai": form.key, "don_vi": unit_name}
@@ -52,13 +89,14 @@ async def export_records(
     db: AsyncSession, path: Path, fmt: str, start: date | None = None, end: date | None = None
 ) -> int:
     """Write the live records (optionally by event date) to `path`; returns the row count."""
-    return write_records(path, fmt, await repo.records_between(db, start, end))
+    rows = await repo.records_between(db, start, end)
+    return write_records(path, fmt, [(row.kind, row.unit, row.values) for row in rows])
 
 
-def write_records(path: Path, fmt: str, pairs: Sequence[tuple[Record, Unit]]) -> int:
-    """Write (record, unit) pairs as CSV or XLSX; returns the row count."""
+def write_records(path: Path, fmt: str, records: Sequence[tuple[str, str, dict]]) -> int:
+    """Write (type, unit name, stored values) as CSV or XLSX; returns the row count."""
     forms = load_forms()
-    rows = [record_row(forms[record.kind], unit.name, record.values) for record, unit in pairs]
+    rows = [record_row(forms[kind], unit, values) for kind, unit, values in records]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         _write_csv(path, rows)
@@ -101,18 +139,28 @@ def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @dataclass
-class ParsedRow:
-    form: Form
-    unit_name: str
-    values: dict[str, Any]
-
-
-@dataclass
 class ImportResult:
     imported: int = 0
     created_units: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    rows: list[ParsedRow] = field(default_factory=list)  # when every row is valid
+    skipped: list[str] = field(default_factory=list)  # duplicates, one warning each
+    rows: list[ParsedRow] = field(default_factory=list)  # to store, when none has an error
+
+
+@dataclass
+class ParsedRow:
+    form: Form
+    unit_name: str
+    values: dict[str, Any]
+    where: str  # "file.csv, dòng 12" for warnings
+
+    def fingerprint(self) -> tuple[str, str, str]:
+        return _fingerprint(self.form.key, self.unit_name, self.form.values_to_json(self.values))
+
+
+def _fingerprint(kind: str, unit: str, stored: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes two records the same activity: type, unit and every value."""
+    return kind, fold(unit), json.dumps(stored, sort_keys=True, ensure_ascii=False)
 
 
 def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
@@ -121,7 +169,8 @@ def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
         for sheet in workbook.worksheets:
             lines = sheet.iter_rows(values_only=True)
-            header = [str(c or "").strip() for c in next(lines, ())]
+            form = form_named(sheet.title)
+            header = [column_key(str(c or ""), form) for c in next(lines, ())]
             for number, line in enumerate(lines, 2):
                 cells = {h: _cell_text(v) for h, v in zip(header, line, strict=False) if h}
                 if any(cells.values()):
@@ -129,7 +178,7 @@ def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         return
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, cells in enumerate(csv.DictReader(handle), 2):
-            cleaned = {k.strip(): (v or "").strip() for k, v in cells.items() if k}
+            cleaned = {column_key(k): (v or "").strip() for k, v in cells.items() if k}
             if any(cleaned.values()):
                 yield path.name, number, cleaned
 
@@ -146,7 +195,7 @@ def _cell_text(value: Any) -> str:
 
 def parse_row(cells: dict[str, str], today: date) -> tuple[ParsedRow | None, list[str]]:
     """Validate one row with the chat's parsers; returns the values or the reasons."""
-    form = load_forms().get(cells.get("loai", "").strip())
+    form = form_named(cells.get("loai", ""))
     if form is None:
         return None, [t("transfer.bad_type", value=cells.get("loai", ""))]
     unit_name = cells.get("don_vi", "").strip()
@@ -163,7 +212,7 @@ def parse_row(cells: dict[str, str], today: date) -> tuple[ParsedRow | None, lis
             form.check_rules(values, spec.key)
         except ParseError as error:
             errors.append(t("transfer.invalid", key=spec.key, reason=spec.explain(error)))
-    return (ParsedRow(form, unit_name, values) if not errors else None), errors
+    return (ParsedRow(form, unit_name, values, "") if not errors else None), errors
 
 
 async def check_rows(
@@ -174,9 +223,11 @@ async def check_rows(
     create_units: bool = False,
     only_unit: Unit | None = None,
 ) -> ImportResult:
-    """Validate every row; `result.rows` holds them all when none has an error. With
-    `only_unit` (a focal point's upload) every row belongs to that unit."""
+    """Validate every row; when none has an error, `result.rows` holds those to store
+    (duplicates left out with a warning each). With `only_unit` (a focal point's upload)
+    every row belongs to that unit."""
     result = ImportResult()
+    parsed: list[ParsedRow] = []
     known = {unit.name: unit for unit in await repo.list_units(db)}
     for source, number, cells in rows:
         if only_unit is not None:
@@ -192,9 +243,10 @@ async def check_rows(
                 known[row.unit_name] = unit
         result.errors += [t("transfer.row", source=source, row=number, reason=e) for e in errors]
         if row:
-            result.rows.append(row)
-    if result.errors:
-        result.rows = []
+            row.where = t("transfer.where", source=source, row=number)
+            parsed.append(row)
+    if not result.errors:
+        result.rows = await _without_duplicates(db, parsed, result)
     return result
 
 
@@ -235,11 +287,45 @@ async def import_records(
     return result
 
 
+def _span(row: ParsedRow) -> tuple[date, ...]:
+    """The days a row's record could be stored under: its date, or its round's year."""
+    day = row.form.event_date(row.values)
+    if day is not None:
+        return (day,)
+    round_id = row.form.round_id(row.values) or ""
+    year = int(round_id[:4]) if round_id[:4].isdigit() else None
+    return (date(year, 1, 1), date(year, 12, 31)) if year else ()
+
+
+async def _without_duplicates(
+    db: AsyncSession, rows: list[ParsedRow], result: ImportResult
+) -> list[ParsedRow]:
+    """The rows that are neither a stored record nor a repeat of an earlier row; a warning
+    for each one left out."""
+    days = [day for row in rows for day in _span(row)]
+    stored: dict[tuple[str, str, str], int] = {}
+    if days:
+        for record in await repo.records_between(db, min(days), max(days)):
+            stored.setdefault(_fingerprint(record.kind, record.unit, record.values), record.id)
+    kept: list[ParsedRow] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for row in rows:
+        key = row.fingerprint()
+        if key in stored:
+            result.skipped.append(t("transfer.duplicate_stored", where=row.where, id=stored[key]))
+        elif key in seen:
+            result.skipped.append(t("transfer.duplicate_row", where=row.where, first=seen[key]))
+        else:
+            seen[key] = row.where
+            kept.append(row)
+    return kept
+
+
 # --- a table of the unit's own, its columns mapped on screen ----------------------------
 
 
 def headers(path: Path) -> list[str]:
-    """The column names of a file's first sheet."""
+    """The column names of a file's first sheet, as written."""
     if path.suffix.lower() == ".xlsx":
         workbook = load_workbook(path, read_only=True, data_only=True)
         first = next(workbook.worksheets[0].iter_rows(values_only=True), ())
@@ -249,13 +335,13 @@ def headers(path: Path) -> list[str]:
 
 
 def is_export_format(path: Path) -> bool:
-    """Files in the export format name the type of each row in a `loai` column."""
+    """Files in the export format name each row's type in a `loai` column (or its label)."""
     if path.suffix.lower() != ".xlsx":
-        return "loai" in headers(path)
+        return "loai" in [column_key(h) for h in headers(path)]
     workbook = load_workbook(path, read_only=True, data_only=True)
     for sheet in workbook.worksheets:
         first = next(sheet.iter_rows(values_only=True), ())
-        if "loai" in [str(c or "").strip() for c in first]:
+        if "loai" in [column_key(str(c or "")) for c in first]:
             return True
     return False
 
@@ -270,8 +356,12 @@ def mapped_rows(
         first_sheet = first_sheet or source
         if source != first_sheet:
             return
+        read_as = form_named(source)  # read_rows names known labels by their keys
         row = {"loai": kind}
-        row.update({key: cells.get(column, "") for key, column in mapping.items() if column})
+        row.update(
+            {key: cells.get(column_key(column, read_as), "") for key, column in mapping.items()
+             if column}
+        )  # fmt: skip
         yield source, number, row
 
 

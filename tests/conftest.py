@@ -91,3 +91,18 @@ async def registered(app: App, user_id: str, unit: str = "Sở Ngoại vụ", ro
     await user.send(f"/start {await invite_code(app, role, unit)}")
     assert "Chào mừng" in user.text, user.text
     return user
+
+
+async def confirm_all_units(app: App, round_id: str) -> None:
+    """Every active unit confirms the round (its report is complete), as after a deadline."""
+    from sqlalchemy import select
+
+    from scheduler.plan import recurring_rounds
+    from storage import rounds as store
+    from storage.models import Unit
+
+    year = int(round_id[:4])
+    async with app.sessions() as db, db.begin():
+        await store.ensure_rounds(db, recurring_rounds(year, app.settings))
+        for unit in await db.scalars(select(Unit).where(Unit.active)):
+            await store.confirm(db, round_id, unit.id, None, nothing_to_report=False)

@@ -47,7 +47,7 @@ async def charts(request: web.Request) -> web.Response:
     scope = unit_scope(request)
     async with ws.app.sessions() as db:
         rows = await repo.records_between(db, date(year, 1, 1), date(year, 12, 31))
-    records = [r for r, _ in rows if r.event_date and (scope is None or r.unit_id == scope)]
+    records = [r for r in rows if r.event_date and (scope is None or r.unit_id == scope)]
     forms = load_forms()
     months = [t("web.chart.month", month=m) for m in range(1, 13)]
     per_type = {kind: [0] * 12 for kind in forms}

@@ -148,7 +148,8 @@ async def export(request: web.Request) -> web.StreamResponse:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         path = Path(scratch) / f"hoat-dong.{fmt}"
-        await asyncio.to_thread(write_records, path, fmt, pairs)
+        rows = [(record.kind, unit.name, record.values) for record, unit in pairs]
+        await asyncio.to_thread(write_records, path, fmt, rows)
         body = path.read_bytes()
     name = f"hoat-dong-{ws.now():%Y%m%d-%H%M}.{fmt}"
     return web.Response(

@@ -10,7 +10,10 @@ Markup written in the template text itself:
 - every other non-empty line is a paragraph (write a blank line between paragraphs so the
   Markdown reads well too); `- ` and `1. ` stay as typed, as official documents do;
 - `**bold**` and `*italic*` toggle inside a paragraph, also around printed values;
-- `{{ note(text) }}` places a footnote; its text is literal.
+- `{{ note(text) }}` places a footnote; its text is literal;
+- `{{ gap(text) }}` writes a highlighted "[CẦN BỔ SUNG: text]": what the records cannot
+  support and an officer must fill in; `{{ review(text) }}` a highlighted "[text]" that
+  asks for a check (a carried paragraph).
 To print a literal asterisk from template text, write `{{ "*" }}`.
 """
 
@@ -23,11 +26,14 @@ LIT_OPEN = "\ue000"
 LIT_CLOSE = "\ue001"
 NOTE_OPEN = "\ue002"
 NOTE_CLOSE = "\ue003"
-MARKERS = (LIT_OPEN, LIT_CLOSE, NOTE_OPEN, NOTE_CLOSE)
+MARK_OPEN = "\ue004"
+MARK_CLOSE = "\ue005"
+MARKERS = (LIT_OPEN, LIT_CLOSE, NOTE_OPEN, NOTE_CLOSE, MARK_OPEN, MARK_CLOSE)
+GAP_PREFIX = "[CẦN BỔ SUNG"
 
 _NOTE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
-_MARKER_CHARS = re.compile(f"[{LIT_OPEN}{LIT_CLOSE}]")
-_LITERAL_SPLIT = re.compile(f"([{LIT_OPEN}{LIT_CLOSE}])")
+_MARKER_CHARS = re.compile(f"[{LIT_OPEN}{LIT_CLOSE}{MARK_OPEN}{MARK_CLOSE}]")
+_LITERAL_SPLIT = re.compile(f"([{LIT_OPEN}{LIT_CLOSE}{MARK_OPEN}{MARK_CLOSE}])")
 _HEADING = re.compile(r"^(#{1,4}) ")
 _EMPHASIS = re.compile(r"(\*\*|\*)")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
@@ -53,6 +59,16 @@ def protect(value: object) -> str:
 
 def note_mark(index: int) -> TemplateText:
     return TemplateText(f"{NOTE_OPEN}{index}{NOTE_CLOSE}")
+
+
+def highlighted(text: str) -> TemplateText:
+    """Literal text the writers highlight (a gap to fill, a paragraph to check)."""
+    return TemplateText(f"{MARK_OPEN}{protect(text)}{MARK_CLOSE}")
+
+
+def gap(what: str) -> TemplateText:
+    """ "[CẦN BỔ SUNG: what]", highlighted."""
+    return highlighted(f"{GAP_PREFIX}: {what}]")
 
 
 def plain(text: str) -> str:
@@ -93,6 +109,7 @@ class Span:
     text: str = ""
     bold: bool = False
     italic: bool = False
+    highlight: bool = False
     note: int | None = None  # index into the notes list: a footnote mark, no text
 
 
@@ -111,6 +128,9 @@ def parse(source: str) -> list[Block]:
     blocks: list[Block] = []
     state = _State()
     for token, literal in _tokens(source):
+        if token in (MARK_OPEN, MARK_CLOSE):
+            state.highlight = token == MARK_OPEN
+            continue
         if literal:
             state.add_text(token)
             continue
@@ -127,6 +147,7 @@ class _State:
         self.block = Block()
         self.bold = False
         self.italic = False
+        self.highlight = False
         self.at_start = True
 
     def add_markup(self, text: str) -> None:
@@ -157,13 +178,13 @@ class _State:
                 if self.at_start and not part.strip():
                     continue
                 self.at_start = False
-                self.block.spans.append(Span(part, self.bold, self.italic))
+                self.block.spans.append(Span(part, self.bold, self.italic, self.highlight))
 
     def end_paragraph(self, blocks: list[Block]) -> None:
         if self.block.text.strip() or any(s.note is not None for s in self.block.spans):
             blocks.append(self.block)
         self.block = Block()
-        self.bold = self.italic = False
+        self.bold = self.italic = self.highlight = False
         self.at_start = True
 
 
@@ -176,6 +197,8 @@ def _tokens(source: str) -> list[tuple[str, bool]]:
             depth += 1
         elif piece == LIT_CLOSE:
             depth = max(depth - 1, 0)
+        elif piece in (MARK_OPEN, MARK_CLOSE):
+            tokens.append((piece, False))
         elif piece:
             tokens.append((piece, depth > 0))
     return tokens

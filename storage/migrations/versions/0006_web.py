@@ -2,7 +2,7 @@
 search text; revoked invites
 
 Revision ID: 0006_web
-Revises: 0003
+Revises: 0004
 """
 
 import json
@@ -13,7 +13,7 @@ from alembic import op
 from storage.models import search_text
 
 revision = "0006_web"
-down_revision = "0003"
+down_revision = "0004"  # re-chained after main gained 0004_report_texts
 branch_labels = None
 depends_on = None
 
