@@ -399,3 +399,14 @@ async def test_a_focal_point_confirms_the_round_on_the_web(app, client):
     async with app.sessions() as db:
         entry = await db.scalar(select(AuditEntry).where(AuditEntry.action == "confirm"))
     assert entry.source == "web" and entry.details["nothing_to_report"] is True
+
+
+async def test_uploading_the_same_rows_again_stores_nothing_twice(app, client):
+    csrf = await sign_in(client, await registered(app, "hoa", unit="Sở Nội vụ"))
+    content = workbook_bytes({"bien_gioi": [BIEN_GIOI, ["bien_gioi", "", "1/4/2023", "x", ""]]})
+    page = await (await upload(client, csrf, content)).text()
+    upload_id = re.search(r'name="upload_id" value="([^"]+)"', page).group(1)
+    await client.post("/web/import/confirm", data={"csrf": csrf, "upload_id": upload_id})
+    again = await (await upload(client, csrf, content)).text()
+    assert "không có dòng nào cần nhập" in again and "trùng với hoạt động số" in again
+    assert await count_records(app) == 1

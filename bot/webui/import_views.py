@@ -141,6 +141,7 @@ async def _checked(request, upload_id: str, path: Path, kind: str, mapping) -> w
     preview = [(forms[k], rows[:PREVIEW_ROWS], len(rows)) for k, rows in by_type.items() if rows]
     context = {
         "stage": "errors" if result.errors or not result.rows else "preview",
+        "skipped": result.skipped,
         "upload_id": upload_id, "filename": path.name, "kind": kind, "mapping": mapping,
         "errors": result.errors, "total": len(result.rows), "problem": "",
         "preview": preview,
