@@ -195,3 +195,35 @@ async def test_an_inactive_member_loses_the_session(app, client):
     async with app.sessions() as db, db.begin():
         await db.execute(update(Member).values(active=False))
     assert (await client.get("/web/", allow_redirects=False)).status == 303
+
+
+async def test_zalo_users_type_web_without_the_slash(app):
+    hoa = await registered(app, "hoa")
+    await hoa.send("web")
+    assert "/web/login/" in hoa.text
+
+
+async def test_the_terminal_demo_serves_the_workspace_and_prints_a_link(tmp_path, capsys):
+    import socket
+
+    from aiohttp import ClientSession, CookieJar
+
+    from bot.runtime import start_demo_web
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = await open_app(make_settings(tmp_path / "data", listen_port=port))
+    runner = await start_demo_web(app)
+    try:
+        printed = capsys.readouterr().out
+        assert f"http://127.0.0.1:{port}/web/login/" in printed
+        link = printed.split(f"http://127.0.0.1:{port}", 1)[1].split()[0]
+        jar = CookieJar(unsafe=True)  # a browser keeps cookies of an address like this one
+        async with ClientSession(f"http://127.0.0.1:{port}", cookie_jar=jar) as browser:
+            page = await browser.get(link)
+            signed = await browser.post(link, data={"csrf": csrf_of(await page.text())})
+            assert "Xin chào, Điều phối viên (demo)" in await signed.text()
+    finally:
+        await runner.cleanup()
+        await app.close()
