@@ -9,6 +9,7 @@ standing texts of a round's report.
         --save-header --out bc.docx
     doingoai report text set --round 2023-Y --section hop_tac --file hop-tac.txt
     doingoai report text list --round 2023-Y
+    doingoai report text import --round 2022-Y bao-cao-nam-2022.docx
 
 Wiring (bot/cli.py): `add_report_parser(commands)` and COMMANDS["report"] = run_report.
 Arguments are read as plain strings and checked here, so every mistake gets a Vietnamese
@@ -30,8 +31,9 @@ from domain.rounds import parse_round_id, round_label
 from storage import report_texts
 from templates.report.build import FORMATS, build_report, default_template
 from templates.report.header import Header
+from templates.report.previous import LEFT_OUT, place, read_paragraphs
 from templates.report.render import TEMPLATES
-from templates.report.standing import load_sections
+from templates.report.standing import UNPLACED, load_sections
 
 USAGE_ERROR = 2
 MAX_TEXT_CHARS = 20000
@@ -69,10 +71,18 @@ def add_report_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
     header.add_argument("--save-header", action="store_true", help=t("report.cli.save_header"))
     texts = parser.add_subparsers(dest="texts_command")
     text = texts.add_parser("text", help=t("report.cli.text_help"))
-    text.add_argument("action", choices=["set", "list"], help=t("report.cli.text_action"))
-    text.add_argument("--round", dest="text_round", required=True, help=t("report.cli.round"))
-    text.add_argument("--section", default="", help=t("report.cli.section"))
-    text.add_argument("--file", default="", help=t("report.cli.text_file"))
+    actions = text.add_subparsers(dest="action", required=True)
+    for action in ("set", "list", "import"):
+        command = actions.add_parser(action, help=t(f"report.cli.text_{action}"))
+        command.add_argument(
+            "--round", dest="text_round", required=True, help=t("report.cli.round")
+        )
+        if action == "set":
+            command.add_argument("--section", default="", help=t("report.cli.section"))
+            command.add_argument("--file", default="", help=t("report.cli.text_file"))
+        if action == "import":
+            command.add_argument("path", help=t("report.cli.import_file"))
+            command.add_argument("--replace", action="store_true", help=t("report.cli.replace"))
     return parser
 
 
@@ -182,6 +192,8 @@ async def _run_text(app: App, args: argparse.Namespace) -> int:
     round_id = _round_id(args.text_round)
     if args.action == "list":
         return await _list_texts(app, round_id)
+    if args.action == "import":
+        return await _import_report(app, round_id, args.path, args.replace)
     section = _section(args.section)
     text = _read_text(args.file)
     async with app.sessions() as db, db.begin():
@@ -221,6 +233,48 @@ async def _list_texts(app: App, round_id: str) -> int:
             )
         )
     return 0
+
+
+async def _import_report(app: App, round_id: str, path: str, replace: bool) -> int:
+    """Split a signed report into the round's standing texts; say where each went."""
+    placement = place(read_paragraphs(_report_file(path)))
+    sections = load_sections()
+    async with app.sessions() as db, db.begin():
+        own = await report_texts.texts_of_round(db, round_id)
+        taken = [key for key in placement.sections if key in own and own[key].text]
+        if taken and not replace:
+            titles = ", ".join(sections[key].title for key in taken)
+            raise ReportArgumentError(t("report.errors.texts_exist", sections=titles))
+        for key, found in placement.sections.items():
+            await report_texts.set_text(
+                db, round_id, key, "\n".join(found), source=f"import:{Path(path).name}"
+            )
+    print(t("report.cli.imported_into", round=round_label(round_id), path=path))
+    for key, found in placement.sections.items():
+        if key != UNPLACED:
+            print(
+                t(
+                    "report.cli.imported_section",
+                    key=key,
+                    title=sections[key].title,
+                    count=len(found),
+                )
+            )
+    for paragraph in placement.unplaced:
+        print(t("report.cli.unplaced", text=paragraph[:120]))
+    print(t("report.cli.left_out", **{k: placement.left_out[k] for k in LEFT_OUT}))
+    return 0
+
+
+def _report_file(path: str) -> Path:
+    if not path:
+        raise ReportArgumentError(t("report.errors.need_report_file"))
+    file = Path(path)
+    if not file.is_file():
+        raise ReportArgumentError(t("report.errors.no_text_file", path=path))
+    if file.suffix.lower() not in (".docx", ".txt", ".md"):
+        raise ReportArgumentError(t("report.errors.bad_report_file", path=path))
+    return file
 
 
 def _round_id(raw: str) -> str:

@@ -138,7 +138,8 @@ async def test_standing_paragraphs_carried_for_review_or_written_for_the_round(n
     border = section(text, "### 7. Công tác biên giới", "### 8.")
     # Carried from last year's annual round: marked, the one with a figure marked as such.
     assert "[RÀ SOÁT] Tuyến biên giới với hai tỉnh Bolykhămxay, Khăm Muộn cơ bản ổn định." in border
-    assert "[RÀ SOÁT SỐ LIỆU] Tuần tra 51 đợt trong năm 2020." in border
+    # Its year moves with the round; its figure waits for a check.
+    assert "[RÀ SOÁT SỐ LIỆU] Tuần tra 51 đợt trong năm 2021." in border
     # No gap where a standing text covers the section.
     assert "CẦN BỔ SUNG" not in border
     difficulties = section(text, "### 1. Khó khăn, vướng mắc", "### 2. Kiến nghị")

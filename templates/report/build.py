@@ -145,4 +145,4 @@ async def _standing_texts(db: AsyncSession, round_id: str) -> dict[str, Standing
     own = await texts_store.texts_of_round(db, round_id)
     previous = await texts_store.previous_round_with_texts(db, round_id)
     carried = await texts_store.texts_of_round(db, previous) if previous else {}
-    return resolve(own, carried)
+    return resolve(own, carried, round_id)
