@@ -62,12 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(app: App, args: argparse.Namespace) -> int:
-    """The bot on its messengers; with no token, the terminal chat with demo units."""
-    if app.settings.telegram_bot_token or app.settings.zalo_bot_token:
-        from bot.runtime import serve
+    """The bot on its messengers; with no token, the terminal chat with demo units and the
+    web workspace beside it."""
+    from bot.runtime import serve, start_demo_web
 
+    if app.settings.telegram_bot_token or app.settings.zalo_bot_token:
         return await serve(app)
-    return await _chat(app, argparse.Namespace(user="demo"))
+    web_runner = await start_demo_web(app)
+    try:
+        return await _chat(app, argparse.Namespace(user="demo"))
+    finally:
+        if web_runner is not None:
+            await web_runner.cleanup()
 
 
 async def _chat(app: App, args: argparse.Namespace) -> int:

@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
 
+    # The web workspace (pages under /web/ on the backend): a sign-in link asked for in
+    # the chat stays valid this long; a session ends after this long, or idle this long;
+    # password sign-ins are refused after this many failures in the window.
+    web_login_minutes: int = 10
+    web_session_hours: int = 12
+    web_idle_minutes: int = 120
+    web_signin_max_failures: int = 5
+    web_signin_window_minutes: int = 15
+    # Rows per page of the web records table.
+    web_page_size: int = 50
+    # For invite deep links and QR codes: the Telegram bot's @username (t.me/<name>?start=)
+    # and the Zalo bot's link (zalo.me/...; Zalo has no start parameter, the code is typed).
+    telegram_bot_username: str = ""
+    zalo_bot_link: str = ""
+
     # Reporting rounds: the recurring ones' periods and deadlines (day/month), the grace
     # after a deadline during which a round stays open, and the reminder plan.
     round_h1_period: tuple[str, str] = ("1/1", "30/6")
@@ -101,6 +116,13 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def web_base_url(self) -> str:
+        """Where people reach the backend: the public URL, else the listen address."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.listen_host}:{self.listen_port}"
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,7 +19,7 @@ from domain.catalog import t
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import menu, records, reports, rounds, units
+from handlers import menu, records, reports, rounds, signin, units
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.models import Unit
@@ -90,6 +90,7 @@ COMMANDS: dict[str, Handler] = {
     "xong": rounds.start_confirm,
     "baocao": reports.start,
     "lienket": units.link_messenger,
+    "web": signin.web_link,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
     "themdonvi": _coordinator_only(_add_unit),

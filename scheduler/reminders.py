@@ -123,19 +123,35 @@ class Reminders:
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
         pending, members = await self._targets(round_, slot, now)
+        outcomes = await self._remind(round_, pending, members, slot.name, now)
+        reminded = outcomes.count(SENT)
+        if reminded:
+            await self._summarise(round_, slot, reminded, list(pending.values()), now)
+        return reminded
+
+    async def remind_now(
+        self, round_: Round, slot: str, unit_ids: set[int] | None = None
+    ) -> list[str | None]:
+        """A coordinator's "remind now" (all pending units, or those in `unit_ids`): logged
+        under its own `slot`, one per click, so a resent click reminds nobody twice.
+        Returns each focal point's outcome (None: already reminded under this slot)."""
+        now = self.clock()
+        pending, members = await self._targets(round_, Slot(now, slot), now)
+        chosen = [m for m in members if unit_ids is None or m.unit_id in unit_ids]
+        return await self._remind(round_, pending, chosen, slot, now)
+
+    async def _remind(
+        self, round_: Round, pending: dict[int, str], members: list, slot: str, now: datetime
+    ) -> list[str | None]:
         gate = asyncio.Semaphore(self.settings.reminder_concurrency)
 
         async def remind(member) -> str | None:
             async with gate:
                 unit = pending[member.unit_id]
                 message = await self._reminder(round_, member.unit_id, unit, now)
-                return await self._send_once(round_.id, member, slot.name, message, now)
+                return await self._send_once(round_.id, member, slot, message, now)
 
-        outcomes = await asyncio.gather(*(remind(member) for member in members))
-        reminded = outcomes.count(SENT)
-        if reminded:
-            await self._summarise(round_, slot, reminded, list(pending.values()), now)
-        return reminded
+        return list(await asyncio.gather(*(remind(member) for member in members)))
 
     async def _reminder(self, round_: Round, unit_id: int, unit: str, now: datetime) -> Outgoing:
         async with self.sessions() as db:

@@ -222,9 +222,9 @@ async def create_invite(
 
 async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
     invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
-    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+    if invite is None or invite.used_at is not None or invite.revoked_at is not None:
         return None
-    return invite
+    return invite if invite.expires_at >= utcnow() else None
 
 
 async def redeem_invite(
@@ -307,6 +307,7 @@ async def records_between(
         select(
             Record.id,
             Record.kind,
+            Record.unit_id,
             Unit.name.label("unit"),
             Record.event_date,
             Record.round_id,
@@ -327,7 +328,9 @@ async def audit(
     entity: str,
     entity_id: int | None,
     details: dict[str, Any] | None = None,
+    source: str = "chat",
 ) -> None:
+    """One audit log entry; `source` says where the change was made (chat, web, cli)."""
     db.add(
         AuditEntry(
             member_id=member_id,
@@ -335,6 +338,7 @@ async def audit(
             entity=entity,
             entity_id=entity_id,
             details=details or {},
+            source=source,
         )
     )
 

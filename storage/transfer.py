@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalog import t
 from domain.forms import Form, load_forms
-from domain.parsing import ParseError, fold, nfc
+from domain.parsing import ParseError, fold, loose, nfc
 from storage import repo
+from storage.models import Unit
 
 FIXED_COLUMNS = ["loai", "don_vi"]
 
@@ -88,11 +89,14 @@ async def export_records(
     db: AsyncSession, path: Path, fmt: str, start: date | None = None, end: date | None = None
 ) -> int:
     """Write the live records (optionally by event date) to `path`; returns the row count."""
+    rows = await repo.records_between(db, start, end)
+    return write_records(path, fmt, [(row.kind, row.unit, row.values) for row in rows])
+
+
+def write_records(path: Path, fmt: str, records: Sequence[tuple[str, str, dict]]) -> int:
+    """Write (type, unit name, stored values) as CSV or XLSX; returns the row count."""
     forms = load_forms()
-    rows = [
-        record_row(forms[row.kind], row.unit, row.values)
-        for row in await repo.records_between(db, start, end)
-    ]
+    rows = [record_row(forms[kind], unit, values) for kind, unit, values in records]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         _write_csv(path, rows)
@@ -140,10 +144,11 @@ class ImportResult:
     created_units: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # duplicates, one warning each
+    rows: list[ParsedRow] = field(default_factory=list)  # to store, when none has an error
 
 
 @dataclass
-class _Parsed:
+class ParsedRow:
     form: Form
     unit_name: str
     values: dict[str, Any]
@@ -188,7 +193,7 @@ def _cell_text(value: Any) -> str:
     return nfc(str(value)).strip()
 
 
-def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[str]]:
+def parse_row(cells: dict[str, str], today: date) -> tuple[ParsedRow | None, list[str]]:
     """Validate one row with the chat's parsers; returns the values or the reasons."""
     form = form_named(cells.get("loai", ""))
     if form is None:
@@ -207,19 +212,30 @@ def parse_row(cells: dict[str, str], today: date) -> tuple[_Parsed | None, list[
             form.check_rules(values, spec.key)
         except ParseError as error:
             errors.append(t("transfer.invalid", key=spec.key, reason=spec.explain(error)))
-    return (_Parsed(form, unit_name, values, "") if not errors else None), errors
+    return (ParsedRow(form, unit_name, values, "") if not errors else None), errors
 
 
-async def import_records(
-    db: AsyncSession, path: Path, today: date, create_units: bool = False
+async def check_rows(
+    db: AsyncSession,
+    rows: Iterable[tuple[str, int, dict[str, str]]],
+    today: date,
+    *,
+    create_units: bool = False,
+    only_unit: Unit | None = None,
 ) -> ImportResult:
-    """Validate the whole file first; insert only when every row is valid."""
+    """Validate every row; when none has an error, `result.rows` holds those to store
+    (duplicates left out with a warning each). With `only_unit` (a focal point's upload)
+    every row belongs to that unit."""
     result = ImportResult()
-    parsed: list[_Parsed] = []
+    parsed: list[ParsedRow] = []
     known = {unit.name: unit for unit in await repo.list_units(db)}
-    for source, number, cells in read_rows(path):
+    for source, number, cells in rows:
+        if only_unit is not None:
+            cells = {**cells, "don_vi": cells.get("don_vi") or only_unit.name}
         row, errors = parse_row(cells, today)
-        if row and row.unit_name not in known and not create_units:
+        if row and only_unit is not None and fold(row.unit_name) != fold(only_unit.name):
+            errors.append(t("transfer.other_unit", unit=row.unit_name, own=only_unit.name))
+        elif row and row.unit_name not in known and not create_units:
             unit = await repo.unit_by_name(db, row.unit_name)
             if unit is None:
                 errors.append(t("transfer.unknown_unit", unit=row.unit_name))
@@ -229,10 +245,17 @@ async def import_records(
         if row:
             row.where = t("transfer.where", source=source, row=number)
             parsed.append(row)
-    if result.errors:
-        return result
-    parsed = await _without_duplicates(db, parsed, result)
-    for row in parsed:
+    if not result.errors:
+        result.rows = await _without_duplicates(db, parsed, result)
+    return result
+
+
+async def store_rows(
+    db: AsyncSession, result: ImportResult, *, member_id: int | None, source: str, file_name: str
+) -> None:
+    """Insert the checked rows (creating units where allowed), each audited."""
+    known = {unit.name: unit for unit in await repo.list_units(db)}
+    for row in result.rows:
         unit = known.get(row.unit_name) or await repo.unit_by_name(db, row.unit_name)
         if unit is None:
             unit = await repo.add_unit(db, row.unit_name)
@@ -242,20 +265,29 @@ async def import_records(
             db,
             kind=row.form.key,
             unit_id=unit.id,
-            submitted_by=None,
+            submitted_by=member_id,
             values=row.form.values_to_json(row.values),
             event_date=row.form.event_date(row.values),
             round_id=row.form.round_id(row.values),
         )
         await repo.audit(
-            db, member_id=None, action="import", entity="record", entity_id=record.id,
-            details={"file": path.name},
+            db, member_id=member_id, action="import", entity="record", entity_id=record.id,
+            details={"file": file_name}, source=source,
         )  # fmt: skip
-    result.imported = len(parsed)
+    result.imported = len(result.rows)
+
+
+async def import_records(
+    db: AsyncSession, path: Path, today: date, create_units: bool = False
+) -> ImportResult:
+    """Validate the whole file first; insert only when every row is valid."""
+    result = await check_rows(db, read_rows(path), today, create_units=create_units)
+    if not result.errors:
+        await store_rows(db, result, member_id=None, source="cli", file_name=path.name)
     return result
 
 
-def _span(row: _Parsed) -> tuple[date, ...]:
+def _span(row: ParsedRow) -> tuple[date, ...]:
     """The days a row's record could be stored under: its date, or its round's year."""
     day = row.form.event_date(row.values)
     if day is not None:
@@ -266,8 +298,8 @@ def _span(row: _Parsed) -> tuple[date, ...]:
 
 
 async def _without_duplicates(
-    db: AsyncSession, rows: list[_Parsed], result: ImportResult
-) -> list[_Parsed]:
+    db: AsyncSession, rows: list[ParsedRow], result: ImportResult
+) -> list[ParsedRow]:
     """The rows that are neither a stored record nor a repeat of an earlier row; a warning
     for each one left out."""
     days = [day for row in rows for day in _span(row)]
@@ -275,7 +307,7 @@ async def _without_duplicates(
     if days:
         for record in await repo.records_between(db, min(days), max(days)):
             stored.setdefault(_fingerprint(record.kind, record.unit, record.values), record.id)
-    kept: list[_Parsed] = []
+    kept: list[ParsedRow] = []
     seen: dict[tuple[str, str, str], str] = {}
     for row in rows:
         key = row.fingerprint()
@@ -287,3 +319,56 @@ async def _without_duplicates(
             seen[key] = row.where
             kept.append(row)
     return kept
+
+
+# --- a table of the unit's own, its columns mapped on screen ----------------------------
+
+
+def headers(path: Path) -> list[str]:
+    """The column names of a file's first sheet, as written."""
+    if path.suffix.lower() == ".xlsx":
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        first = next(workbook.worksheets[0].iter_rows(values_only=True), ())
+        return [str(c).strip() for c in first if c is not None and str(c).strip()]
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [h.strip() for h in next(csv.reader(handle), []) if h.strip()]
+
+
+def is_export_format(path: Path) -> bool:
+    """Files in the export format name each row's type in a `loai` column (or its label)."""
+    if path.suffix.lower() != ".xlsx":
+        return "loai" in [column_key(h) for h in headers(path)]
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    for sheet in workbook.worksheets:
+        first = next(sheet.iter_rows(values_only=True), ())
+        if "loai" in [column_key(str(c or "")) for c in first]:
+            return True
+    return False
+
+
+def mapped_rows(
+    path: Path, kind: str, mapping: dict[str, str]
+) -> Iterator[tuple[str, int, dict[str, str]]]:
+    """The first sheet's rows as export-format cells: every row of type `kind`, each
+    field (and `don_vi`) read from the column `mapping` names."""
+    first_sheet = None
+    for source, number, cells in read_rows(path):
+        first_sheet = first_sheet or source
+        if source != first_sheet:
+            return
+        read_as = form_named(source)  # read_rows names known labels by their keys
+        row = {"loai": kind}
+        row.update(
+            {key: cells.get(column_key(column, read_as), "") for key, column in mapping.items()
+             if column}
+        )  # fmt: skip
+        yield source, number, row
+
+
+def guess_mapping(form: Form, columns: list[str]) -> dict[str, str]:
+    """The column that most likely holds each field: same key or same label, any accents."""
+    by_name = {loose(column): column for column in columns}
+    guesses = {"don_vi": by_name.get("don vi", "")}
+    for spec in form.fields:
+        guesses[spec.key] = by_name.get(loose(spec.key)) or by_name.get(loose(spec.label), "")
+    return guesses
