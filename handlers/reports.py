@@ -53,7 +53,7 @@ async def on_pick(turn: Turn) -> None:
     if round_ is None:
         turn.say("baocao.pick_again", choices=turn.state["choices"])
         return
-    await _compile(turn, _round_period(round_, turn), round_.id)
+    await _compile(turn, round_report_period(round_, turn.today, turn.settings), round_.id)
 
 
 async def on_range(turn: Turn) -> None:
@@ -84,13 +84,13 @@ async def on_range(turn: Turn) -> None:
     await _compile(turn, range_period(first, day, min(day, turn.today), boundaries))
 
 
-def _round_period(round_: Round, turn: Turn) -> Period:
-    as_of = max(min(turn.today, round_.end), round_.start)
+def round_report_period(round_: Round, today: date, settings) -> Period:
+    """What a round's report covers, counted up to today (or the round's end)."""
+    as_of = max(min(today, round_.end), round_.start)
+    boundaries = RoundBoundaries.from_settings(settings)
     if round_.kind in ("H1", "Y"):
-        return round_period(round_.id, as_of, RoundBoundaries.from_settings(turn.settings))
-    period = range_period(
-        round_.start, round_.end, as_of, RoundBoundaries.from_settings(turn.settings)
-    )
+        return round_period(round_.id, as_of, boundaries)
+    period = range_period(round_.start, round_.end, as_of, boundaries)
     return replace(period, round_ids=(*period.round_ids, round_.id))
 
 

@@ -153,6 +153,17 @@ async def matching(db: AsyncSession, filters: Filters) -> Sequence[tuple[Record,
     return (await db.execute(query.order_by(Record.kind, Record.event_date, Record.id))).all()
 
 
+async def by_ids(db: AsyncSession, ids: list[int]) -> Sequence[tuple[Record, Unit]]:
+    """These live records with their units, by date (the records behind a figure)."""
+    query = (
+        select(Record, Unit)
+        .join(Unit, Unit.id == Record.unit_id)
+        .where(Record.id.in_(ids), Record.deleted_at.is_(None))
+        .order_by(Record.event_date, Record.id)
+    )
+    return (await db.execute(query)).all()
+
+
 @dataclass(frozen=True)
 class Change:
     at: Any

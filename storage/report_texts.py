@@ -76,8 +76,10 @@ async def set_text(
     *,
     source: str,
     member_id: int | None = None,
+    via: str = "cli",
 ) -> None:
-    """Write a section's text for a round (an empty text stops carrying the old one)."""
+    """Write a section's text for a round (an empty text stops carrying the old one);
+    `via` is where the change was made (cli, web), for the audit log."""
     row = await _row(db, ReportText, round_id=round_id, section=section)
     before = row.text
     row.text, row.source = text, source
@@ -86,6 +88,7 @@ async def set_text(
     await repo.audit(
         db, member_id=member_id, action="report_text", entity="report_text", entity_id=row.id,
         details={"round": round_id, "section": section, "source": source, "before": before},
+        source=via,
     )  # fmt: skip
 
 
@@ -111,6 +114,7 @@ async def set_header(
     values: dict[str, Any],
     *,
     member_id: int | None = None,
+    via: str = "cli",
 ) -> None:
     """Save (replace) the header values of one report."""
     row = await _row(db, ReportHeader, round_id=round_id, template=template)
@@ -118,5 +122,5 @@ async def set_header(
     await db.flush()
     await repo.audit(
         db, member_id=member_id, action="report_header", entity="report_header",
-        entity_id=row.id, details={"round": round_id, "template": template},
+        entity_id=row.id, details={"round": round_id, "template": template}, source=via,
     )  # fmt: skip

@@ -29,6 +29,7 @@ async def _paths(app, record_id: int) -> dict[str, str]:
         "unit_id": str(await unit_id(app, "Sở Tài chính")),
         "token": "not-a-token",
         "fmt": "csv",
+        "index": "0",
     }
 
 

@@ -234,3 +234,28 @@ def test_a_post_without_the_csrf_token_is_refused(browser, server):
     assert by_css(browser, "h1").text == "Phiên làm việc không hợp lệ"
     browser.get(server.base + "/web/")
     assert by_css(browser, "h1").text.startswith("Xin chào")  # still signed in
+
+
+def test_a_standing_paragraph_edited_in_the_draft_is_in_the_downloaded_docx(browser, server):
+    import io
+    import urllib.request
+
+    from docx import Document
+
+    server.run(add_record(server.app, "Sở Tài chính"))
+    sign_in(browser, server, "lan", role="coordinator")
+    browser.get(server.base + "/web/rounds/2023-Y/draft?mau=nam")
+    assert "[CẦN BỔ SUNG" in by_css(browser, "mark.gap").text
+    field = by_css(browser, "#text-bien_gioi")
+    field.clear()
+    field.send_keys("Tình hình tuyến biên giới với hai tỉnh bạn Lào ổn định.")
+    click(browser, "#doan-bien_gioi button")
+    assert "Đã lưu đoạn văn" in by_css(browser, ".flash").text
+    assert "Tình hình tuyến biên giới" in by_css(browser, "article.draft").text
+    link = by_css(browser, 'a[href$="/draft/file/docx?mau=nam"]').get_attribute("href")
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    request = urllib.request.Request(link, headers={"Cookie": cookies})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        document = Document(io.BytesIO(response.read()))
+    texts = [p.text for p in document.paragraphs]
+    assert "Tình hình tuyến biên giới với hai tỉnh bạn Lào ổn định." in texts

@@ -235,13 +235,15 @@ def render(
     return response
 
 
-def redirect(location: str, message: str = "", **numbers: int) -> web.HTTPSeeOther:
-    """After a change: back to a page, with a catalogue message (web.flash.KEY) to show
-    there and the whole numbers it needs."""
+def redirect(
+    location: str, message: str = "", anchor: str = "", **numbers: int
+) -> web.HTTPSeeOther:
+    """After a change: back to a page (at `anchor`), with a catalogue message
+    (web.flash.KEY) to show there and the whole numbers it needs."""
     if message:
         query = urlencode({"msg": message, **numbers})
         location += ("&" if "?" in location else "?") + query
-    return web.HTTPSeeOther(location)
+    return web.HTTPSeeOther(location + (f"#{anchor}" if anchor else ""))
 
 
 def flash_message(request: web.Request) -> str:

@@ -88,7 +88,7 @@ async def home(request: web.Request) -> web.Response:
     return render(request, "home.html.j2", {"cards": cards, "today": today})
 
 
-async def _round_or_404(request: web.Request) -> Round:
+async def round_or_404(request: web.Request) -> Round:
     ws = workspace(request)
     async with ws.app.sessions() as db:
         round_ = await db.get(Round, request.match_info["round_id"])
@@ -99,7 +99,7 @@ async def _round_or_404(request: web.Request) -> Round:
 
 async def round_page(request: web.Request) -> web.Response:
     ws = workspace(request)
-    round_ = await _round_or_404(request)
+    round_ = await round_or_404(request)
     async with ws.app.sessions() as db:
         progress = await store.progress(db, round_)
         focal = await store.focal_point_counts(db)
@@ -151,7 +151,7 @@ async def remind(request: web.Request) -> web.StreamResponse:
     """Remind the focal points of one pending unit, or of all, now."""
     ws = workspace(request)
     person = viewer_of(request)
-    round_ = await _round_or_404(request)
+    round_ = await round_or_404(request)
     form = await request.post()
     nonce = str(form.get("nonce", ""))
     unit = str(form.get("unit_id", ""))
@@ -178,7 +178,7 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     """A focal point confirms (or withdraws) their unit's report for an open round."""
     ws = workspace(request)
     person = viewer_of(request)
-    round_ = await _round_or_404(request)
+    round_ = await round_or_404(request)
     action = str((await request.post()).get("action", ""))
     if person.unit_id is None or action not in ("done", "nothing", "withdraw"):
         raise web.HTTPBadRequest()

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.webui import admin_views, auth_views, chart_views, import_views, record_views, round_views
+from bot.webui import (
+    admin_views,
+    auth_views,
+    chart_views,
+    draft_views,
+    import_views,
+    record_views,
+    round_views,
+)
 from bot.webui.core import (
     PREFIX,
     STATIC_DIR,
@@ -30,6 +38,11 @@ ROUTES = (
     ("GET", "/rounds/{round_id}", round_views.round_page, "coordinator"),
     ("POST", "/rounds/{round_id}/remind", round_views.remind, "coordinator"),
     ("POST", "/rounds/{round_id}/confirm", round_views.confirm, "member"),
+    ("GET", "/rounds/{round_id}/draft", draft_views.draft_page, "coordinator"),
+    ("POST", "/rounds/{round_id}/draft/text", draft_views.save_text, "coordinator"),
+    ("POST", "/rounds/{round_id}/draft/header", draft_views.save_header, "coordinator"),
+    ("GET", "/rounds/{round_id}/draft/file/{fmt}", draft_views.download, "coordinator"),
+    ("GET", "/rounds/{round_id}/draft/ref/{index}", draft_views.figure_records, "coordinator"),
     ("GET", "/records", record_views.records_table, "member"),
     ("GET", "/records/export/{fmt}", record_views.export, "member"),
     ("GET", "/records/new", record_views.new_page, "member"),

@@ -48,6 +48,7 @@ class Report:
     figures: Figures
     rendered: RenderedReport
     context: dict[str, Any] = field(repr=False)
+    texts: dict[str, Standing] = field(default_factory=dict, repr=False)  # by section
 
     @property
     def markdown(self) -> str:
@@ -125,7 +126,7 @@ async def build_report(
         context = report_context(
             figures, settings, compiled_on or period.as_of, report_header, texts
         )
-        return Report(period, figures, render(name, context), context)
+        return Report(period, figures, render(name, context), context, texts)
 
     # Aggregating and rendering take seconds for big rounds: off the event loop.
     return await asyncio.to_thread(assemble)

@@ -9,8 +9,8 @@ official document; the .docx writer lays each block out, the Markdown is the who
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -63,6 +63,8 @@ class RenderedReport:
     source: str
     parts: dict[str, str]
     notes: list[str]
+    refs: list[list[int]] = field(default_factory=list)  # record ids behind each figure
+    sections: list[str] = field(default_factory=list)  # standing-text sections, in order
 
     def markdown(self) -> str:
         return markup.markdown(self.source, self.notes)
@@ -86,12 +88,24 @@ def render(template_name: str, context: dict[str, Any]) -> RenderedReport:
     env = report_environment()
     template = env.get_template(template_file(template_name))
     notes: list[str] = []
+    refs: list[list[int]] = []
+    sections: list[str] = []
 
     def note(text: object) -> markup.TemplateText:
         notes.append(_one_line(markup.plain(str(text))))
         return markup.note_mark(len(notes) - 1)
 
-    jinja_context = template.new_context({**context, "note": note})
+    def ref(text: object, records: Iterable[ReportRecord]) -> markup.TemplateText:
+        refs.append([r.id for r in records if r.id is not None])
+        return markup.reference(len(refs) - 1, str(text))
+
+    def standing(key: str) -> markup.TemplateText:
+        if key not in sections:
+            sections.append(key)
+        return context["standing"](key)
+
+    extra = {"note": note, "ref": ref, "standing": standing}
+    jinja_context = template.new_context({**context, **extra})
     try:
         source = "".join(template.root_render_func(jinja_context))
         parts = {
@@ -101,7 +115,7 @@ def render(template_name: str, context: dict[str, Any]) -> RenderedReport:
         }
     except Exception:
         env.handle_exception()
-    return RenderedReport(template_name, source, parts, notes)
+    return RenderedReport(template_name, source, parts, notes, refs, sections)
 
 
 def report_context(
