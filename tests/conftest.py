@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, the real engine, a fixed clock."""
+"""Shared fixtures: a real database per test (a SQLite file, or a PostgreSQL database when
+DOINGOAI_TEST_POSTGRES_URL is set), the real engine, a fixed clock."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ from bot.app import App, open_app
 from domain.messages import Incoming, Outgoing
 from domain.settings import Settings
 from storage import repo
+from tests import databases
 
 TZ_NOW = datetime.fromisoformat("2023-06-15T09:00:00+07:00")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, database_url="", **overrides)
+    return Settings(data_dir=data_dir, database_url=databases.database_url(), **overrides)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    databases.drop_all()
 
 
 @pytest.fixture
