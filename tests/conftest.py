@@ -21,7 +21,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    return Settings(data_dir=data_dir, database_url=databases.database_url(), **overrides)
+    """Settings on a fresh database (unless `database_url` is given)."""
+    overrides.setdefault("database_url", databases.database_url())
+    return Settings(data_dir=data_dir, **overrides)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
