@@ -12,6 +12,7 @@ from pathlib import Path
 from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
+from bot.doctor import run_doctor
 from bot.report_cli import add_report_parser, run_report
 from domain.catalog import t
 from domain.parsing import ParseError, parse_date
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("run", help=t("cli.run"))
+    commands.add_parser("doctor", help=t("cli.doctor"))
     chat_cmd = commands.add_parser("chat", help=t("cli.chat"))
     chat_cmd.add_argument("--as", dest="user", default="demo", help=t("cli.chat_as"))
 
@@ -199,6 +201,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
 async def _main(args: argparse.Namespace) -> int:
     settings = Settings()
     logs.configure(settings)
+    if args.command == "doctor":  # checks the database as it is: no migration, no units
+        return await run_doctor(settings)
     app = await open_app(settings)
     try:
         return await COMMANDS[args.command](app, args)
