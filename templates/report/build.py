@@ -109,9 +109,8 @@ async def build_report(
     template_file(name)  # KeyError early for an unknown template
     round_id = round_id or period.label or None
     async with sessions() as db:
-        rows = await repo.records_between(db, previous_year(period).start, plan_horizon(period))
-        records = report_records(rows)
-        del rows
+        rows = repo.stream_records_between(db, previous_year(period).start, plan_horizon(period))
+        records = [record async for record in report_records(rows)]
         coverage = await _coverage(db, round_id) if round_id else None
         texts = await _standing_texts(db, round_id) if round_id else {}
         saved = (

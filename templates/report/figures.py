@@ -25,8 +25,9 @@ Rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+import sys
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from dataclasses import InitVar, dataclass, field, fields, is_dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -63,37 +64,40 @@ def _stored(value: Any) -> Any:
 class ReportRecord:
     """A record as the report sees it: its unit's name and its typed, cleaned values.
 
-    `values` is the JSON as stored, cleaned of characters a document cannot hold; `data`
-    holds typed values (dates as dates) for every field of the type, None when empty.
-    Templates read fields as attributes: `r.ten_doan`.
+    `values` (the JSON as stored) is read once: `data` keeps the typed values (dates as
+    dates) that are set, cleaned of characters a document cannot hold; a field that is not
+    set reads as None. Templates read fields as attributes: `r.ten_doan`. A national
+    report holds 150,000 of these, so repeated strings (units, choice keys) are shared.
     """
 
     kind: str
     unit: str
     event_date: date | None = None
     round_id: str | None = None
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: InitVar[Mapping[str, Any] | None] = None
     id: int | None = None
     deleted: bool = False
     data: dict[str, Any] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, values: Mapping[str, Any] | None) -> None:
         form = load_forms().get(self.kind)
-        stored = {k: _stored(v) for k, v in self.values.items()}
-        self.values = stored
-        self.unit = clean_text(self.unit)
+        stored = {k: _stored(v) for k, v in (values or {}).items() if v is not None and v != ""}
+        self.kind = sys.intern(self.kind)
+        self.unit = sys.intern(clean_text(self.unit))
         if form is None:
             self.data = stored
             return
-        typed = form.values_from_json(stored)
-        self.data = {spec.key: typed.get(spec.key) for spec in form.fields}
+        self.data = {
+            key: sys.intern(value) if isinstance(value, str) and len(value) < 40 else value
+            for key, value in form.values_from_json(stored).items()
+        }
         if self.event_date is None and form.date_field:
             self.event_date = self.data.get(form.date_field)
         if self.round_id is None and form.round_field:
             self.round_id = self.data.get(form.round_field)
 
     def __getitem__(self, key: str) -> Any:
-        return self.data[key]
+        return self.data.get(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.data.get(key)
@@ -105,7 +109,11 @@ class ReportRecord:
 
     @property
     def done(self) -> bool:
-        return "trang_thai" not in self.data or self.data["trang_thai"] in DONE
+        """A result (not a plan): types without a status always are."""
+        form = self.form
+        if form is None or "trang_thai" not in form.by_key:
+            return True
+        return self.data.get("trang_thai") in DONE
 
     def display(self, key: str) -> str:
         """The value as a person reads it (choice labels, có/không, 1.700)."""
@@ -116,19 +124,17 @@ class ReportRecord:
         return "" if value is None or value == "" else form.field(key).display(value)
 
 
-def report_records(rows: Iterable[Any]) -> list[ReportRecord]:
-    """ReportRecords from the rows storage.repo.records_between returns."""
-    return [
-        ReportRecord(
+async def report_records(rows: AsyncIterable[Any]) -> AsyncIterator[ReportRecord]:
+    """ReportRecords from the rows storage.repo.stream_records_between yields."""
+    async for row in rows:
+        yield ReportRecord(
             kind=row.kind,
             unit=row.unit,
             event_date=row.event_date,
             round_id=row.round_id,
-            values=row.values or {},
+            values=row.values,
             id=row.id,
         )
-        for row in rows
-    ]
 
 
 def coerce(item: Any) -> ReportRecord:
