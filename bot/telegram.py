@@ -41,8 +41,8 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MENU_COMMANDS = (
-    "moi", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "baocao", "tiendo", "donvi",
-    "taoma",
+    "moi", "nhanh", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "baocao", "tiendo",
+    "donvi", "taoma",
 )  # fmt: skip
 
 

@@ -16,10 +16,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.catalog import t
+from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import menu, records, reports, rounds, units
+from handlers import menu, quick, records, reports, rounds, units
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.models import Unit
@@ -31,6 +32,14 @@ Handler = Callable[[Turn], Awaitable[None]]
 
 async def _new(turn: Turn) -> None:
     await _with_unit(turn, "new", records.start_new)
+
+
+async def _quick(turn: Turn) -> None:
+    await _with_unit(turn, "quick", lambda tr: quick.start(tr, _argument(tr.text)))
+
+
+async def _filled_template(turn: Turn) -> None:
+    await _with_unit(turn, "menu", quick.receive)
 
 
 async def _mine(turn: Turn) -> None:
@@ -83,6 +92,7 @@ COMMANDS: dict[str, Handler] = {
     "menu": menu.show,
     "start": menu.show,
     "moi": _new,
+    "nhanh": _quick,
     "cuatoi": _mine,
     "xem": _view,
     "huy": records.ask_cancel,
@@ -102,6 +112,7 @@ COMMANDS: dict[str, Handler] = {
 GLOBAL_CHOICES: dict[str, Handler] = {
     "menu": menu.show,
     "new": _new,
+    "quick": _quick,
     "mine": _mine,
     "resume": _resume,
     "help": menu.show_help,
@@ -141,6 +152,9 @@ SCREENS: dict[str, Handler] = {
     "report_range": reports.on_range,
     "pick_type": records.on_pick_type,
     "ask": records.on_answer,
+    "doubt": records.on_doubt,
+    "quick_pick": quick.on_pick,
+    "quick": quick.on_template,
     "summary": records.on_summary,
     "records": records.on_records,
     "record": records.on_record,
@@ -154,7 +168,7 @@ SCREENS: dict[str, Handler] = {
 
 # Screens that ask for free text: there "xong" or "menu" typed alone is an answer, and only
 # the slash makes a command (except "huy", which always cancels).
-INPUT_SCREENS = frozenset({"ask", "adhoc", "report_range", "pick_unit"})
+INPUT_SCREENS = frozenset({"ask", "doubt", "quick", "adhoc", "report_range", "pick_unit"})
 ALWAYS_COMMANDS = frozenset({"huy"})
 
 
@@ -296,10 +310,12 @@ class Engine:
             handler = COMMANDS.get(word)
             if handler is None:
                 turn.say("errors.unknown_command", command=turn.text.split()[0])
-                if screen == "ask":  # ask the pending question again
+                if screen in ("ask", "doubt"):  # ask the pending question again
                     await records.ask_current(turn)
             else:
                 await handler(turn)
+        elif turn.incoming.choice is None and starts_with_template(turn.text):
+            await _filled_template(turn)
         else:
             key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()
             if key is None or not await _global_choice(turn, key):

@@ -26,8 +26,9 @@ def whole_number(text: str, max_digits: int = 12) -> int | None:
 BACK_WORDS = frozenset({"quay lai", "quaylai", "back", "<"})
 SKIP_WORDS = frozenset({"bo qua", "boqua", "skip", "-"})
 
-# State keys that survive a change of screen: the coordinator's chosen unit and the draft.
-PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft")
+# State keys that survive a change of screen: the coordinator's chosen unit, the draft and
+# the filled templates waiting after it.
+PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft", "queue")
 
 
 @dataclass
