@@ -117,7 +117,7 @@ class Field:
             case "choice":
                 return parsing.parse_choice(raw, self.choices)
             case "round":
-                return parse_round_id(raw)
+                return parse_round_id(raw, today)
         raise ValueError(f"unknown field type {self.type!r}")
 
     def _amount(self, money: parsing.Money) -> int | float:

@@ -148,6 +148,7 @@ SCREENS: dict[str, Handler] = {
     "pick_round": _choose_again,
     "confirm_round": _choose_again,
     "adhoc": rounds.on_adhoc,
+    "adhoc_confirm": rounds.on_adhoc_confirm,
     "report_pick": reports.on_pick,
     "report_range": reports.on_range,
     "pick_type": records.on_pick_type,
@@ -237,7 +238,8 @@ class Engine:
                 incoming=incoming,
                 person=person,
                 state=copy.deepcopy(saved.state),
-                today=self._clock().astimezone(self._settings.tz).date(),
+                now=(now := self._clock().astimezone(self._settings.tz)),
+                today=now.date(),
                 settings=self._settings,
                 sessions=self._sessions,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +37,7 @@ class Turn:
     incoming: Incoming
     person: Person | None
     state: dict[str, Any]
+    now: datetime  # local time
     today: date
     settings: Settings
     sessions: async_sessionmaker
