@@ -13,7 +13,7 @@ from domain.settings import Settings
 from handlers.engine import Engine
 from storage import db as database
 from storage import repo
-from storage.models import Member, Unit
+from storage.models import Invite, Member, Unit
 from storage.units_file import import_units
 
 
@@ -41,11 +41,13 @@ async def open_app(settings: Settings, clock=None) -> App:
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:
-    """On a database where nobody is registered yet, fresh invite codes for trying the bot:
-    a coordinator and the demo unit's focal point. None once people use it for real."""
+    """On an empty database (nobody registered, no invite ever made), invite codes for
+    trying the bot: a coordinator and the demo unit's focal point. None on any other
+    database, so pointing the terminal chat at a real one never mints codes."""
     ttl = timedelta(days=app.settings.invite_ttl_days)
     async with app.sessions() as db, db.begin():
-        if await db.scalar(select(func.count(Member.id))):
+        used = await db.scalar(select(func.count(Member.id)))
+        if used or await db.scalar(select(func.count(Invite.id))):
             return None
         unit = await repo.unit_by_name(db, app.settings.demo_focal_unit)
         codes = {

@@ -18,12 +18,29 @@ def render(reply: Outgoing) -> str:
     return plain_text(reply, str(reply.file_path) if reply.file_path else "")
 
 
+async def _show(engine: Engine, incoming: Incoming, stdout: TextIO) -> None:
+    for reply in await engine.handle(incoming):
+        stdout.write(render(reply) + "\n\n")
+    stdout.flush()
+
+
 async def chat(
-    engine: Engine, user: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+    engine: Engine,
+    user: str,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    resume: bool = False,
 ) -> None:
-    """Read lines until end of input, printing the bot's replies after each."""
+    """Read lines until end of input, printing the bot's replies after each. With
+    `resume` (a registered user back), first show where they were: the question their
+    draft is waiting on, or the menu."""
     interactive = stdin.isatty()
     loop = asyncio.get_running_loop()
+    if resume:
+        back = Incoming(
+            channel=CHANNEL, user_id=user, chat_id=user, choice="resume", display_name=user
+        )
+        await _show(engine, back, stdout)
     while True:
         if interactive:
             stdout.write("> ")
@@ -37,6 +54,4 @@ async def chat(
         incoming = Incoming(
             channel=CHANNEL, user_id=user, chat_id=user, text=text, display_name=user
         )
-        for reply in await engine.handle(incoming):
-            stdout.write(render(reply) + "\n\n")
-        stdout.flush()
+        await _show(engine, incoming, stdout)

@@ -19,6 +19,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
+    """Settings for a test; scripted users type far faster than people, so flood damping
+    is off unless a test sets it."""
+    overrides.setdefault("flood_burst", 100_000)
     return Settings(data_dir=data_dir, database_url="", **overrides)
 
 

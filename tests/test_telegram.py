@@ -394,8 +394,9 @@ async def test_reminder_buttons_confirm_and_the_coordinator_sees_it(polling_bot,
     summary = boss.messages()[-1]["text"]
     assert summary.startswith("📋 Đợt năm 2023") and "• Sở Y tế" in summary
 
-    await focal.tap("Xác nhận đã báo cáo đủ", "Bạn muốn làm gì")
-    assert any("Sở Y tế xác nhận đã báo cáo đủ" in m["text"] for m in focal.messages())
+    await focal.tap("Xác nhận đã báo cáo đủ", "chưa thể xác nhận")  # nothing recorded
+    await focal.tap("Không có hoạt động phát sinh", "Bạn muốn làm gì")
+    assert any("Sở Y tế xác nhận không có hoạt động" in m["text"] for m in focal.messages())
     await boss.say("/tiendo", "Chọn đợt báo cáo")
     text = await boss.tap("năm 2023 (hạn 10/10/2023)", "Bạn muốn làm gì")
-    assert "✅ Sở Y tế — chưa có hoạt động" in text
+    assert "✅ Sở Y tế — không có hoạt động phát sinh" in text
