@@ -21,7 +21,7 @@ from domain.telex import untelex
 COUNTRIES_FILE = Path(__file__).resolve().parent / "countries.toml"
 # How alike (0..1, difflib's ratio) a typed name and a known one must be to ask about it.
 NEAR_MISS = 0.8
-_MIN_NEAR_MISS_LENGTH = 4
+_MIN_NEAR_MISS_LENGTH, _MAX_NAME_LENGTH = 4, 60
 _LEADING_WORDS = re.compile(r"^(?:nuoc|quoc gia|dat nuoc)\s+")
 _ITEM_SEPARATORS = re.compile(r"\s*[,;\n]\s*")
 _PAIR_SEPARATORS = re.compile(r"\s+(?:và|va|-|–)\s+|\s*/\s*", re.IGNORECASE)
@@ -53,7 +53,7 @@ def canonical_country(text: str) -> str | None:
 def nearest_country(text: str) -> str | None:
     """A country whose name `text` nearly spells ("Han Qoc" -> "Hàn Quốc"), or None."""
     key = _keys(text)[0]
-    if len(key) < _MIN_NEAR_MISS_LENGTH:
+    if not _MIN_NEAR_MISS_LENGTH <= len(key) <= _MAX_NAME_LENGTH:
         return None
     close = difflib.get_close_matches(key, list(_names()), n=1, cutoff=NEAR_MISS)
     return _names()[close[0]] if close else None
