@@ -304,7 +304,9 @@ def test_country_variants_have_one_canonical_name(typed, canonical):
     assert canonical_country(typed) == canonical
 
 
-@pytest.mark.parametrize("typed", ["UNICEF", "Tổ chức JICA", "KOICA", "World Vision", "Bolykhamxay"])
+@pytest.mark.parametrize(
+    "typed", ["UNICEF", "Tổ chức JICA", "KOICA", "World Vision", "Bolykhamxay"]
+)
 def test_organisations_and_places_are_no_country(typed):
     assert canonical_country(typed) is None and nearest_country(typed) is None
 

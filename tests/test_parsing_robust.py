@@ -3,6 +3,7 @@ exception: the chat, the import and the web forms can rely on that."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
@@ -56,10 +57,8 @@ HUGE = ["9" * 50, "1" * 100_000, "1" * 4301, "9" * 19 + " USD", "0," + "5" * 500
 
 
 def _only_parse_errors(parser, raw: str) -> None:
-    try:
+    with contextlib.suppress(ParseError):  # any other exception fails the test
         parser(raw)
-    except ParseError:
-        pass
 
 
 @pytest.mark.parametrize("name", list(PARSERS))
@@ -91,7 +90,5 @@ FIELDS = [(kind, spec.key) for kind, form in load_forms().items() for spec in fo
 def test_every_field_reads_any_answer_in_context(kind, key, raw):
     form = load_forms()[kind]
     values = {"tu_ngay": datetime.date(2023, 3, 12), "den_ngay": datetime.date(2023, 3, 15)}
-    try:
+    with contextlib.suppress(ParseError):
         form.interpret(key, raw, {k: v for k, v in values.items() if k in form.by_key}, TODAY)
-    except ParseError:
-        pass
