@@ -149,7 +149,7 @@ def settings_problems(error: ValidationError) -> list[str]:
     lines = []
     for problem in error.errors():
         name = ENV_PREFIX + str(problem["loc"][0]).upper() if problem["loc"] else ENV_PREFIX
-        context = problem.get("ctx") or {}
+        context = {k: str(v).replace(" or ", " hoặc ") for k, v in problem.get("ctx", {}).items()}
         reason = str(context.get("error", "")) if problem["type"] == "value_error" else ""
         key = f"settings.{reason or problem['type']}"
         lines.append(

@@ -400,3 +400,19 @@ async def test_reminder_buttons_confirm_and_the_coordinator_sees_it(polling_bot,
     await boss.say("/tiendo", "Chọn đợt báo cáo")
     text = await boss.tap("năm 2023 (hạn 10/10/2023)", "Bạn muốn làm gì")
     assert "✅ Sở Y tế — không có hoạt động phát sinh" in text
+
+
+async def test_an_edited_message_is_answered_not_ignored(polling_bot, fake):
+    app, _ = polling_bot
+    lan = TelegramUser(fake, 8101)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.say("/moi", "Chọn loại hoạt động")
+    await lan.tap("Công tác biên giới", "Hoạt động diễn ra ngày nào?")
+    await lan.say("12/4/2023", "Nội dung hoạt động?")
+    before = len(lan.messages())
+    await fake.edit_last_text(8101, "13/4/2023")
+    reply = await lan._expect(before, "Tin nhắn đã sửa không được áp dụng")
+    assert "giữ nguyên" in reply
+    await lan.say("Tuần tra chung", "Số hài cốt")
+    summary = await lan.say("bỏ qua", "Kiểm tra lại")
+    assert "• Ngày: 12/04/2023" in summary  # the edit changed nothing silently
