@@ -17,7 +17,10 @@ from domain.forms import Field, Form, load_forms
 from domain.parsing import loose
 from domain.telex import untelex
 
-_LABEL_LINE = re.compile(r"^\s*[-•*+]?\s*(?P<label>[^:\n]{1,80}?)\s*:\s*(?P<value>.*)$")
+# "Label (a hint, maybe long): value"; a colon inside the parentheses is part of the label.
+_LABEL_LINE = re.compile(
+    r"^\s*[-•*+]?\s*(?P<label>(?:[^:(\n]|\([^)\n]*\)){1,300}?)\s*:\s*(?P<value>.*)$"
+)
 _PARENTHESES = re.compile(r"\([^()]*\)")
 # How alike (difflib's ratio) a mistyped label must be to count as the field's.
 _LABEL_NEAR_MISS = 0.85

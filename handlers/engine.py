@@ -174,6 +174,8 @@ SCREENS: dict[str, Handler] = {
 # the slash makes a command (except "huy", which always cancels).
 INPUT_SCREENS = frozenset({"ask", "doubt", "quick", "adhoc", "report_range", "pick_unit"})
 ALWAYS_COMMANDS = frozenset({"huy"})
+# Commands that take words after them, typed without the slash too ("nhanh đoàn vào").
+ARGUMENT_COMMANDS = frozenset({"nhanh", "xem", "start"})
 
 
 def _command(text: str, screen: str = "") -> str | None:
@@ -184,7 +186,7 @@ def _command(text: str, screen: str = "") -> str | None:
     word = words[0].split("@")[0]
     if word.startswith("/"):
         return word[1:]
-    if len(words) > 1 or word not in COMMANDS:
+    if word not in COMMANDS or (len(words) > 1 and word not in ARGUMENT_COMMANDS):
         return None
     return word if screen not in INPUT_SCREENS or word in ALWAYS_COMMANDS else None
 
