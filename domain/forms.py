@@ -258,6 +258,9 @@ class Form:
         field = self.field(key)
         if field.optional and fold(raw).strip(".!") in NONE_WORDS:
             return Answer({key: None})
+        suggested = self.suggested_status(key, values, today) if field.dated_by else None
+        if suggested and _agrees(raw):  # "đúng": the status the dates point to
+            raw = suggested
         try:
             found: Values = {key: field.parse(raw, today, **self._neighbours(key, values))}
         except ParseError as error:
@@ -372,6 +375,13 @@ class Form:
 
     def values_from_json(self, stored: dict[str, Any]) -> dict[str, Value]:
         return {k: self.field(k).from_json(v) for k, v in stored.items() if k in self.by_key}
+
+
+def _agrees(raw: str) -> bool:
+    try:
+        return parsing.parse_yes_no(raw)
+    except ParseError:
+        return False
 
 
 def _build_form(key: str, spec: dict[str, Any], choice_sets: dict[str, dict[str, str]]) -> Form:

@@ -573,13 +573,18 @@ def _choice_by_number(text: str, choices: Sequence[tuple[str, str]]) -> str | No
 
 
 def _choice_by_name(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
+    """The choice named exactly, else the only one whose label starts with the words, else
+    the only one whose label holds them as whole words ("biên dịch": "Số trang biên dịch")."""
     for key, label in choices:
         if text in (loose(key), loose(label)):
             return key
     if len(text) < _MIN_PREFIX:
         return None
-    matches = [key for key, label in choices if loose(label).startswith(text)]
-    return matches[0] if len(matches) == 1 else None
+    for found in (str.startswith, lambda label, words: f" {words} " in f" {label} "):
+        matches = [key for key, label in choices if found(loose(label), text)]
+        if len(matches) == 1:
+            return matches[0]
+    return None
 
 
 def parse_choice(raw: str, choices: Sequence[tuple[str, str]]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from domain.catalog import t
 from domain.entry import Entry, kind_named, read_entries
 from domain.forms import Doubt, Field, Form, describe, load_forms
-from domain.parsing import ParseError, fold, parse_yes_no
+from domain.parsing import ParseError, fold
 from handlers import menu
 from handlers.rounds import open_rounds, round_choices
 from handlers.turn import Turn, whole_number
@@ -200,8 +200,7 @@ async def on_answer(turn: Turn) -> None:
         await _store(turn, {field.key: None})
         return
     try:
-        raw = _raw_answer(turn, form, field, values)
-        answer = form.interpret(field.key, raw, values, turn.today)
+        answer = form.interpret(field.key, _raw_answer(turn), values, turn.today)
     except ParseError as error:
         await ask_current(turn, error=describe(error))
         return
@@ -218,25 +217,14 @@ def _wants_keep(turn: Turn) -> bool:
     return not turn.text or fold(turn.text).strip(".!") in KEEP_WORDS
 
 
-def _raw_answer(turn: Turn, form: Form, field: Field, values: dict[str, Any]) -> str:
-    """The text to read: a pressed or typed choice's key, the suggested status when the
-    person agrees with it ("đúng"), or what was typed."""
+def _raw_answer(turn: Turn) -> str:
+    """The text to read: a pressed or typed choice's key, or what was typed."""
     key = turn.picked()
     if key is not None:
         return key
     if turn.incoming.choice is not None:  # a stale button from an earlier question
         raise ParseError("stale_choice")
-    suggested = form.suggested_status(field.key, values, turn.today) if field.dated_by else None
-    if suggested and _agrees(turn.text):
-        return suggested
     return turn.text
-
-
-def _agrees(text: str) -> bool:
-    try:
-        return parse_yes_no(text)
-    except ParseError:
-        return False
 
 
 def _doubt_json(form: Form, doubt: Doubt) -> dict[str, Any]:

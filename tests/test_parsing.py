@@ -454,6 +454,8 @@ LOAI_KHACH = [
         ("cơ quan", "co_quan_dai_dien"),
         ("tổ chức phi", "to_chuc_phi_chinh_phu"),
         (nfd("Địa phương"), "dia_phuong_nuoc_ngoai"),
+        ("quoc te", "to_chuc_quoc_te"),  # words found in one label only
+        ("phi chính phủ", "to_chuc_phi_chinh_phu"),
     ],
 )
 def test_parse_choice_valid(raw: str, expected: str) -> None:
@@ -471,7 +473,7 @@ def test_parse_choice_valid(raw: str, expected: str) -> None:
         ("tổ chức", "not_choice"),  # ambiguous prefix: two labels start with it
         ("to", "not_choice"),  # prefix shorter than 3 characters
         ("đại sứ quán", "not_choice"),
-        ("quoc te", "not_choice"),  # not a prefix
+        ("nhà nước", "not_choice"),  # in no label
     ],
 )
 def test_parse_choice_invalid(raw: str, code: str) -> None:
