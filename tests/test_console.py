@@ -100,3 +100,20 @@ def test_cli_reports_bad_input_clearly(tmp_path):
     assert missing.returncode == 2 and "Không có tệp" in missing.stderr
     units = run(["units", "list"], tmp_path)
     assert "Sở Ngoại vụ" in units.stdout and len(units.stdout.splitlines()) >= 40
+
+
+def test_one_message_entry_in_the_terminal(tmp_path):
+    code = run(["invite", "--unit", "Sở Tư pháp", "--role", "focal_point"], tmp_path)
+    filled = "\n".join([
+        "Loại hoạt động: Công tác biên giới",
+        "Ngày: 12/4/2023",
+        "Nội dung: Tiếp nhận hài cốt liệt sỹ",
+        "Số hài cốt hồi hương (không bắt buộc): 11",
+        "",
+    ])  # fmt: skip
+    script = f"/start {code.stdout.strip()}\n/nhanh biên giới\n{filled}\nlưu\n"
+    chat = run(["chat", "--as", "tu"], tmp_path, stdin=script)
+    out = chat.stdout
+    assert "nhấn Enter thêm một lần ở dòng trống" in out  # how to paste in a terminal
+    assert "Đã đọc 3/3 mục của mẫu Công tác biên giới" in out
+    assert "• Số hài cốt hồi hương: 11" in out and "Đã lưu hoạt động số 1" in out

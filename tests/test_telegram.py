@@ -416,3 +416,20 @@ async def test_an_edited_message_is_answered_not_ignored(polling_bot, fake):
     await lan.say("Tuần tra chung", "Số hài cốt")
     summary = await lan.say("bỏ qua", "Kiểm tra lại")
     assert "• Ngày: 12/04/2023" in summary  # the edit changed nothing silently
+
+
+async def test_one_message_entry_on_telegram(polling_bot, fake):
+    from tests.test_quick_entry import FORMS, fill
+
+    app, _ = polling_bot
+    lan = TelegramUser(fake, 8201)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.tap("Nhập nhanh", "Nhập nhanh: chọn loại hoạt động")
+    await lan.tap("Đoàn vào", "Loại hoạt động: Đoàn vào")
+    template = lan.messages()[-1]["text"]
+    values = {f.key: f.example for f in FORMS["doan_vao"].fields}
+    summary = await lan.say(fill(template, "doan_vao", values), "Kiểm tra lại trước khi lưu")
+    assert "Đã đọc 11/11 mục" in summary
+    await lan.tap("Lưu", "Đã lưu hoạt động số 1")
+    [record] = await records(app)
+    assert record.values["nuoc"] == "Lào" and record.values["trang_thai"] == "da_thuc_hien"
