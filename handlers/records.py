@@ -4,6 +4,7 @@ edit and delete a unit's records. Works on the acting unit only (see handlers.un
 from __future__ import annotations
 
 import textwrap
+import zlib
 from typing import Any
 
 from domain.catalog import t
@@ -234,7 +235,9 @@ def _doubt_json(form: Form, doubt: Doubt) -> dict[str, Any]:
 
 async def _ask_doubt(turn: Turn, doubt: dict[str, Any]) -> None:
     """Ask about a value before storing it; each option stores its values."""
-    options = [(f"opt:{i}", label) for i, (label, _) in enumerate(doubt["options"])]
+    # Keys name this question, so a button of an older question is refused, not applied.
+    tag = zlib.crc32(doubt["question"].encode()) & 0xFFFF
+    options = [(f"opt:{tag}:{i}", label) for i, (label, _) in enumerate(doubt["options"])]
     turn.go("doubt", doubt=doubt)
     turn.say(
         "record.doubt",
@@ -248,7 +251,7 @@ async def on_doubt(turn: Turn) -> None:
     if key == "retry":
         await ask_current(turn)
     elif key.startswith("opt:"):
-        _, values = turn.state["doubt"]["options"][int(key.removeprefix("opt:"))]
+        _, values = turn.state["doubt"]["options"][int(key.rsplit(":", 1)[1])]
         await _store(turn, values)
     else:  # typed another answer to the same question
         await on_answer(turn)

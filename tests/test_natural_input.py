@@ -274,3 +274,18 @@ async def test_dates_in_summary_and_record(app):
     async with app.sessions() as db:
         [record] = (await db.scalars(select(Record))).all()
     assert record.event_date == date(2023, 4, 12)
+
+
+async def test_a_button_of_an_older_question_is_not_applied_to_a_new_one(app):
+    user = await registered(app, "c4")
+    await start(user, "Đoàn vào", "Đoàn A", "Ông B", "Han Qoc")
+    old_key = user.key_of("Hàn Quốc")
+    await user.press("Nhập lại")
+    await user.send("Thai Lang")
+    assert "Có phải là Thái Lan?" in user.text
+    await user.send(choice=old_key)  # "Hàn Quốc" from the earlier question
+    assert "câu hỏi trước" in user.text
+    await user.send("Thái Lan")
+    await answer(user, "1", "có", "Chào xã giao", "8", "12-13/3/2023", "bỏ qua", "1")
+    await user.press("Lưu")
+    assert (await saved_values(app))["nuoc"] == "Thái Lan"
