@@ -205,17 +205,19 @@ async def on_answer(turn: Turn) -> None:
     except ParseError as error:
         await ask_current(turn, error=describe(error))
         return
-    found = form.values_to_json(answer.values)
     if answer.doubt is not None:
         await _ask_doubt(turn, _doubt_json(form, answer.doubt))
         return
-    await _store(turn, found)
+    await _store(turn, form.values_to_json(answer.values))
 
 
 def _wants_keep(turn: Turn) -> bool:
-    if turn.incoming.choice is not None:
-        return turn.incoming.choice == KEEP
-    return not turn.text or fold(turn.text).strip(".!") in KEEP_WORDS
+    """The button "Giữ nguyên" (pressed, or its number or label typed), "giữ nguyên" typed,
+    or an empty answer."""
+    if turn.picked() == KEEP:
+        return True
+    typed = turn.incoming.choice is None
+    return typed and (not turn.text or fold(turn.text).strip(".!") in KEEP_WORDS)
 
 
 def _raw_answer(turn: Turn) -> str:

@@ -159,6 +159,11 @@ async def test_back_and_edit_keep_the_current_value(app):
     await user.press("Sửa: Số lượt khách")
     await user.press("Giữ nguyên")
     assert "• Số lượt khách: 8" in user.text
+    await user.press("Sửa: Số lượt khách")
+    await user.send("Giữ nguyên: 8")  # the button's label typed
+    await user.press("Sửa: Loại khách")
+    await user.send("7")  # the number of "Giữ nguyên: Cơ quan đại diện"
+    assert "• Loại khách: Cơ quan đại diện" in user.text
     await user.press("Sửa: Loại khách")
     await user.press("Giữ nguyên: Cơ quan đại diện")
     await user.press("Lưu")
