@@ -9,11 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from domain import catalog
+from domain.catalog import t
 from domain.settings import Settings
 from handlers.engine import Engine
+from handlers.signin import LOGIN_PATH
 from storage import db as database
-from storage import repo
-from storage.models import Invite, Member, Unit
+from storage import repo, web_auth
+from storage.models import Identity, Invite, Member, Unit
 from storage.units_file import import_units
 
 
@@ -46,8 +48,8 @@ async def demo_invites(app: App) -> dict[str, str] | None:
     database, so pointing the terminal chat at a real one never mints codes."""
     ttl = timedelta(days=app.settings.invite_ttl_days)
     async with app.sessions() as db, db.begin():
-        used = await db.scalar(select(func.count(Member.id)))
-        if used or await db.scalar(select(func.count(Invite.id))):
+        registered = await db.scalar(select(func.count(Identity.id)))
+        if registered or await db.scalar(select(func.count(Invite.id))):
             return None
         unit = await repo.unit_by_name(db, app.settings.demo_focal_unit)
         codes = {
@@ -58,3 +60,23 @@ async def demo_invites(app: App) -> dict[str, str] | None:
                 db, role="focal_point", unit_id=unit.id, ttl=ttl
             )
         return codes
+
+
+async def demo_login_link(app: App) -> str:
+    """A one-time web sign-in link for the first coordinator (created on a fresh demo
+    database), so a newcomer sees the web workspace at once."""
+    settings = app.settings
+    async with app.sessions() as db, db.begin():
+        member = await db.scalar(
+            select(Member)
+            .where(Member.role == "coordinator", Member.active)
+            .order_by(Member.id)
+            .limit(1)
+        )
+        if member is None:
+            member = Member(name=t("cli.demo_coordinator"), role="coordinator")
+            db.add(member)
+            await db.flush()
+        ttl = timedelta(minutes=settings.web_login_minutes)
+        token = await web_auth.create_login_token(db, member.id, ttl)
+    return f"{settings.web_base_url}{LOGIN_PATH}{token}"

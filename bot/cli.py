@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import cli_rounds
+from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
 from bot.report_cli import add_report_parser, run_report
@@ -65,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(app: App, args: argparse.Namespace) -> int:
-    """The bot on its messengers; with no token, the terminal chat with demo units."""
-    if app.settings.telegram_bot_token or app.settings.zalo_bot_token:
-        from bot.runtime import serve
+    """The bot on its messengers; with no token, the terminal chat with demo units and the
+    web workspace beside it."""
+    from bot.runtime import serve, start_demo_web
 
+    if app.settings.telegram_bot_token or app.settings.zalo_bot_token:
         return await serve(app)
-    return await _chat(app, argparse.Namespace(user="demo"))
+    web_runner = await start_demo_web(app)
+    try:
+        return await _chat(app, argparse.Namespace(user="demo"))
+    finally:
+        if web_runner is not None:
+            await web_runner.cleanup()
 
 
 async def _chat(app: App, args: argparse.Namespace) -> int:
@@ -143,7 +148,16 @@ async def _import(app: App, args: argparse.Namespace) -> int:
         for line in result.errors:
             print(f"  {line}", file=sys.stderr)
         return 1
-    print(t("cli.imported", count=result.imported, units=result.created_units))
+    for line in result.skipped:
+        print(f"  {line}")
+    print(
+        t(
+            "cli.imported",
+            count=result.imported,
+            units=result.created_units,
+            skipped=len(result.skipped),
+        )
+    )
     return 0
 
 
@@ -170,6 +184,7 @@ async def _main(args: argparse.Namespace) -> int:
         for line in settings_problems(error):
             print(f"  {line}", file=sys.stderr)
         return 2
+    logs.configure(settings)
     app = await open_app(settings)
     try:
         return await COMMANDS[args.command](app, args)
@@ -178,9 +193,6 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = build_parser().parse_args(argv)
     try:
         return asyncio.run(_main(args))

@@ -13,10 +13,11 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import App
+from bot.app import App, demo_login_link
 from bot.channels import Channels
 from bot.telegram import TelegramChannel
 from bot.web import build_web_app
+from bot.webui.core import InviteLinks, Workspace
 from bot.zalo import ZaloChannel
 from bot.zalo_client import ZaloError, ZaloUnauthorized
 from domain.catalog import t
@@ -53,8 +54,11 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     channels = enabled_channels(app)
+    routes = Channels()
+    workspace = Workspace(app, routes.deliver)
     runner = web.AppRunner(
-        build_web_app(app, channels.get("telegram"), channels.get("zalo")), shutdown_timeout=10
+        build_web_app(app, channels.get("telegram"), channels.get("zalo"), workspace),
+        shutdown_timeout=10,
     )
     await runner.setup()
     started = []
@@ -71,9 +75,10 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         return 2
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
 
-    routes = Channels()
     for name, channel in channels.items():
         routes.register(name, channel.send)
+    if "telegram" in channels:
+        workspace.links = InviteLinks(telegram_username=channels["telegram"].username)
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     # Every minute, and once right away: slots missed while the process was down go out now.
     scheduler.add_job(
@@ -92,3 +97,19 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         await channel.stop()  # polling stops; handlers still running are awaited
     await runner.cleanup()
     return 0
+
+
+async def start_demo_web(app: App) -> web.AppRunner | None:
+    """The web workspace beside the terminal chat (no messenger to deliver reminders to);
+    prints a sign-in link for the demo coordinator. None when the port is taken."""
+    settings = app.settings
+    runner = web.AppRunner(build_web_app(app, workspace=Workspace(app, Channels().deliver)))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    except OSError as error:
+        await runner.cleanup()
+        print(t("cli.web_unavailable", error=str(error)), flush=True)
+        return None
+    print(t("cli.web_demo", link=await demo_login_link(app)), flush=True)
+    return runner

@@ -1,4 +1,5 @@
-"""The backend: one aiohttp application serving the health check and the webhooks."""
+"""The backend: one aiohttp application serving the health check, the webhooks, file
+links and the web workspace."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App
+from bot.webui.core import Workspace
+from bot.webui.routes import add_workspace
 from bot.zalo_client import SECRET_HEADER
 from domain.catalog import t
 from storage import repo
@@ -19,6 +22,8 @@ from storage import repo
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("doingoai", App)
+# Request bodies up to this size: Excel files uploaded on the web workspace.
+UPLOAD_LIMIT = 10 * 1024**2
 TELEGRAM_KEY = web.AppKey("telegram", object)
 ZALO_KEY = web.AppKey("zalo", object)
 
@@ -93,9 +98,15 @@ EXPIRED_PAGE = (
 )
 
 
-def build_web_app(app: App, telegram=None, zalo=None) -> web.Application:
-    web_app = web.Application(client_max_size=1024**2)
+def build_web_app(
+    app: App, telegram=None, zalo=None, workspace: Workspace | None = None
+) -> web.Application:
+    """The backend: health check, file links, the webhooks of the running messengers and,
+    when given, the web workspace."""
+    web_app = web.Application(client_max_size=UPLOAD_LIMIT)
     web_app[APP_KEY] = app
+    if workspace is not None:
+        add_workspace(web_app, workspace)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/files/{token}", download)
     if telegram is not None:

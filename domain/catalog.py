@@ -37,18 +37,22 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+# The Vietnamese number and date filters every template may use (messages, reports, pages).
+FILTERS = {
+    "count": vnformat.count,
+    "thousands": vnformat.thousands,
+    "amount": vnformat.amount,
+    "short_date": vnformat.short_date,
+    "full_date": vnformat.full_date,
+}
+
+
 def make_environment() -> Environment:
     """The Jinja2 environment shared by messages and reports, with the Vietnamese filters."""
     env = Environment(
         undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
     )
-    env.filters.update(
-        count=vnformat.count,
-        thousands=vnformat.thousands,
-        amount=vnformat.amount,
-        short_date=vnformat.short_date,
-        full_date=vnformat.full_date,
-    )
+    env.filters.update(FILTERS)
     return env
 
 

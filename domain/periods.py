@@ -117,6 +117,26 @@ class Period:
     def is_partial(self) -> bool:
         return self.as_of < self.end
 
+    @property
+    def comparable(self) -> bool:
+        """A "so với cùng kỳ" comparison makes sense: the period spans at most a year, so
+        it does not overlap the same span a year earlier."""
+        return _shift_year(self.start, 1) > self.end
+
+    @property
+    def years(self) -> list[int]:
+        """The calendar years the period touches (a term report spans several)."""
+        return list(range(self.start.year, self.effective_end.year + 1))
+
+    def clipped_to_year(self, year: int) -> Period:
+        """The part of the period within one calendar year (for per-year breakdowns)."""
+        return replace(
+            self,
+            start=max(self.start, date(year, 1, 1)),
+            end=min(self.end, date(year, 12, 31)),
+            as_of=min(self.as_of, date(year, 12, 31)),
+        )
+
     def contains(self, day: date) -> bool:
         """Within start .. effective end (what the report counts as done)."""
         return self.start <= day <= self.effective_end

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     parent_body: str = "UBND TỈNH HÀ TĨNH"
     department_name: str = "Sở Ngoại vụ"
     units_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "units.csv"
+    # The province's partnerships with foreign localities (the second table of Mẫu 06.1):
+    # a CSV with columns cap_ky,doi_tac,nuoc,thoi_diem_ky,het_hieu_luc,linh_vuc,de_xuat,ghi_chu.
+    partnerships_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "quan-he-dia-phuong.csv"
 
     # Invites and the demo set-up created on first run of the terminal chat.
     invite_ttl_days: Positive = 14
@@ -70,10 +73,30 @@ class Settings(BaseSettings):
     # Generated files offered by link (Zalo cannot send documents) expire after this.
     file_link_hours: Positive = 24
 
+    # Logs: "text" lines or "json" (one object a line, for a log collector); the level.
+    # Tokens and secrets are never written, whatever the format.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
     # The backend (health check, webhooks, file downloads).
     public_base_url: str = ""
     listen_host: str = "127.0.0.1"
     listen_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port
+
+    # The web workspace (pages under /web/ on the backend): a sign-in link asked for in
+    # the chat stays valid this long; a session ends after this long, or idle this long;
+    # password sign-ins are refused after this many failures in the window.
+    web_login_minutes: Positive = 10
+    web_session_hours: Positive = 12
+    web_idle_minutes: Positive = 120
+    web_signin_max_failures: Positive = 5
+    web_signin_window_minutes: Positive = 15
+    # Rows per page of the web records table.
+    web_page_size: Positive = 50
+    # For invite deep links and QR codes: the Telegram bot's @username (t.me/<name>?start=)
+    # and the Zalo bot's link (zalo.me/...; Zalo has no start parameter, the code is typed).
+    telegram_bot_username: str = ""
+    zalo_bot_link: str = ""
 
     # Reporting rounds: the recurring ones' periods and deadlines (day/month), the grace
     # after a deadline during which a round stays open, and the reminder plan.
@@ -135,6 +158,13 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def web_base_url(self) -> str:
+        """Where people reach the backend: the public URL, else the listen address."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.listen_host}:{self.listen_port}"
 
     @property
     def resolved_database_url(self) -> str:

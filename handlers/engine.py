@@ -22,7 +22,7 @@ from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import menu, quick, records, reports, rounds, units
+from handlers import menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.turn import Turn, whole_number
 from storage import repo
@@ -103,6 +103,7 @@ COMMANDS: dict[str, Handler] = {
     "xong": rounds.start_confirm,
     "baocao": reports.start,
     "lienket": units.link_messenger,
+    "web": signin.web_link,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
     "themdonvi": _coordinator_only(_add_unit),

@@ -14,8 +14,8 @@ from domain.parsing import ParseError, fold
 from handlers import menu
 from handlers.rounds import open_rounds, round_choices
 from handlers.turn import Turn, whole_number
+from storage import records as records_store
 from storage import repo
-from storage.clock import utcnow
 from storage.models import Record
 
 
@@ -414,41 +414,23 @@ async def _save(turn: Turn) -> None:
     if missing:
         turn.say("record.missing", choices=turn.state["choices"], labels=missing)
         return
-    stored = form.values_to_json(values)
     member_id = turn.person.member_id
     if draft.get("record_id"):
-        record = await repo.live_record(turn.db, draft["record_id"])
-        if record is None or record.version != draft["version"]:
+        try:
+            record = await records_store.update(
+                turn.db, form, values, record_id=draft["record_id"], version=draft["version"],
+                member_id=member_id, source="chat",
+            )  # fmt: skip
+        except records_store.StaleRecord:
             turn.state.pop("draft")
             turn.say("record.changed_elsewhere", record_id=draft["record_id"])
             await menu.show(turn)
             return
-        before = record.values
-        record.values = stored
-        record.event_date = form.event_date(values)
-        record.round_id = form.round_id(values)
-        record.version += 1
-        record.updated_at = utcnow()
-        changes = {k: [before.get(k), v] for k, v in stored.items() if before.get(k) != v}
-        await repo.audit(
-            turn.db, member_id=member_id, action="update", entity="record",
-            entity_id=record.id, details={"changes": changes},
-        )  # fmt: skip
         key = "record.updated"
     else:
-        record = await repo.create_record(
-            turn.db,
-            kind=form.key,
-            unit_id=draft["unit_id"],
-            submitted_by=member_id,
-            values=stored,
-            event_date=form.event_date(values),
-            round_id=form.round_id(values),
+        record = await records_store.create(
+            turn.db, form, values, unit_id=draft["unit_id"], member_id=member_id, source="chat"
         )
-        await repo.audit(
-            turn.db, member_id=member_id, action="create", entity="record",
-            entity_id=record.id, details={"kind": form.key},
-        )  # fmt: skip
         key = "record.saved"
     turn.state.pop("draft")
     if turn.state.get("queue"):
@@ -610,11 +592,6 @@ async def on_confirm_delete(turn: Turn) -> None:
         return
     record = await own_record(turn, record_id)
     if record is not None:
-        record.deleted_at = record.updated_at = utcnow()
-        record.version += 1
-        await repo.audit(
-            turn.db, member_id=turn.person.member_id, action="delete", entity="record",
-            entity_id=record.id, details={"kind": record.kind},
-        )  # fmt: skip
+        await records_store.delete(turn.db, record, member_id=turn.person.member_id, source="chat")
         turn.say("records.deleted", record_id=record_id)
     await show_list(turn)

@@ -64,7 +64,7 @@ async def on_pick(turn: Turn) -> None:
     if round_ is None:
         turn.say("baocao.pick_again", choices=turn.state["choices"])
         return
-    await _compile(turn, _round_period(round_, turn))
+    await _compile(turn, round_report_period(round_, turn.today, turn.settings), round_.id)
 
 
 async def on_range(turn: Turn) -> None:
@@ -95,17 +95,17 @@ async def on_range(turn: Turn) -> None:
     await _compile(turn, range_period(first, day, min(day, turn.today), boundaries))
 
 
-def _round_period(round_: Round, turn: Turn) -> Period:
-    as_of = max(min(turn.today, round_.end), round_.start)
+def round_report_period(round_: Round, today: date, settings) -> Period:
+    """What a round's report covers, counted up to today (or the round's end)."""
+    as_of = max(min(today, round_.end), round_.start)
+    boundaries = RoundBoundaries.from_settings(settings)
     if round_.kind in ("H1", "Y"):
-        return round_period(round_.id, as_of, RoundBoundaries.from_settings(turn.settings))
-    period = range_period(
-        round_.start, round_.end, as_of, RoundBoundaries.from_settings(turn.settings)
-    )
+        return round_period(round_.id, as_of, boundaries)
+    period = range_period(round_.start, round_.end, as_of, boundaries)
     return replace(period, round_ids=(*period.round_ids, round_.id))
 
 
-async def _compile(turn: Turn, period: Period) -> None:
+async def _compile(turn: Turn, period: Period, round_id: str | None = None) -> None:
     turn.say("baocao.working", period=period.phrase())
     settings, sessions = turn.settings, turn.sessions
     chat_id = turn.incoming.chat_id
@@ -113,11 +113,12 @@ async def _compile(turn: Turn, period: Period) -> None:
     menu_after = turn.replies.pop()  # sent after the files, not before them
 
     async def build() -> list[Outgoing]:
-        report = await build_report(sessions, settings, period)
+        report = await build_report(sessions, settings, period, round_id=round_id)
         folder = settings.data_dir / "reports"
         stem = f"bao-cao-{period.label or period.start.isoformat()}-{datetime.now():%Y%m%d-%H%M%S}"
         docx = await asyncio.to_thread(report.write_docx, folder / f"{stem}.docx")
-        xlsx = await asyncio.to_thread(report.write_xlsx, folder / f"{stem}.xlsx")
+        xlsx = await asyncio.to_thread(report.write_xlsx, folder / f"{stem}-phu-luc.xlsx")
+        data = await asyncio.to_thread(report.write_data_xlsx, folder / f"{stem}-du-lieu.xlsx")
         preview = report.text
         if len(preview) > PREVIEW_CHARS:
             preview = preview[:PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"
@@ -125,6 +126,7 @@ async def _compile(turn: Turn, period: Period) -> None:
             Outgoing(text=t("baocao.preview", preview=preview), chat_id=chat_id),
             Outgoing(text=t("baocao.docx"), file_path=docx, chat_id=chat_id),
             Outgoing(text=t("baocao.xlsx"), file_path=xlsx, chat_id=chat_id),
+            Outgoing(text=t("baocao.data"), file_path=data, chat_id=chat_id),
             menu_after,
         ]
 

@@ -139,21 +139,58 @@ async def confirm_nothing(turn: Turn, round_id: str) -> None:
     await _confirm(turn, round_id, nothing_to_report=True)
 
 
+async def confirm_unit(
+    db, round_: Round, unit_id: int, member_id: int, nothing_to_report: bool, source: str
+) -> tuple[str, int]:
+    """Confirm a unit's report for an open round (chat and web): the outcome ("already",
+    "nothing_but_records", "nothing_recorded" or "confirmed") and the unit's record count."""
+    counts = await store.unit_counts(db, round_, unit_id)
+    if await store.confirmation(db, round_.id, unit_id) is not None:
+        return "already", sum(counts.values())  # an old button never rewrites one
+    if nothing_to_report and counts:
+        return "nothing_but_records", sum(counts.values())
+    if not nothing_to_report and not counts:  # "reported everything" with nothing recorded
+        return "nothing_recorded", 0
+    await store.confirm(db, round_.id, unit_id, member_id, nothing_to_report)
+    await audit_round(
+        db, member_id, "confirm", round_.id, unit_id, {"nothing_to_report": nothing_to_report},
+        source,
+    )  # fmt: skip
+    return "confirmed", sum(counts.values())
+
+
+async def withdraw_unit(db, round_id: str, unit_id: int, member_id: int, source: str) -> None:
+    await store.withdraw(db, round_id, unit_id)
+    await audit_round(db, member_id, "withdraw", round_id, unit_id, {}, source)
+
+
+async def audit_round(
+    db, member_id: int | None, action: str, round_id: str, unit_id: int | None, details: dict,
+    source: str,
+) -> None:  # fmt: skip
+    await repo.audit(
+        db, member_id=member_id, action=action, entity="round", entity_id=None,
+        details={"round": round_id, "unit": unit_id, **details}, source=source,
+    )  # fmt: skip
+
+
 async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
     round_ = await _unit_round(turn, round_id)
     if round_ is None:
         await menu.show(turn)
         return
-    unit_id = turn.state["acting_unit"]
-    if await store.confirmation(turn.db, round_id, unit_id) is not None:
-        await show_confirm(turn, round_id)  # an old button never rewrites a confirmation
-        return
-    counts = await store.unit_counts(turn.db, round_, unit_id)
-    if nothing_to_report and counts:
-        turn.say("rounds.nothing_but_records", total=sum(counts.values()))
+    outcome, total = await confirm_unit(
+        turn.db, round_, turn.state["acting_unit"], turn.person.member_id, nothing_to_report,
+        "chat",
+    )  # fmt: skip
+    if outcome == "already":
         await show_confirm(turn, round_id)
         return
-    if not nothing_to_report and not counts:  # "reported everything" with nothing recorded
+    if outcome == "nothing_but_records":
+        turn.say("rounds.nothing_but_records", total=total)
+        await show_confirm(turn, round_id)
+        return
+    if outcome == "nothing_recorded":
         turn.go("confirm_round", round_id=round_id)
         turn.say(
             "rounds.zero_records",
@@ -166,8 +203,6 @@ async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
             unit=turn.state.get("acting_unit_name", ""),
         )
         return
-    await store.confirm(turn.db, round_id, unit_id, turn.person.member_id, nothing_to_report)
-    await _audit(turn, "confirm", round_id, {"nothing_to_report": nothing_to_report})
     turn.say(
         "rounds.confirmed",
         label=label_of(round_),
@@ -184,18 +219,11 @@ async def withdraw(turn: Turn, round_id: str) -> None:
     elif turn.today > round_.deadline:
         turn.say("rounds.too_late", deadline=round_.deadline)
     else:
-        await store.withdraw(turn.db, round_id, turn.state["acting_unit"])
-        await _audit(turn, "withdraw", round_id, {})
+        await withdraw_unit(
+            turn.db, round_id, turn.state["acting_unit"], turn.person.member_id, "chat"
+        )
         turn.say("rounds.withdrawn", label=label_of(round_))
     await menu.show(turn)
-
-
-async def _audit(turn: Turn, action: str, round_id: str, details: dict) -> None:
-    await repo.audit(
-        turn.db, member_id=turn.person.member_id, action=action, entity="round",
-        entity_id=None, details={"round": round_id, "unit": turn.state.get("acting_unit"),
-                                 **details},
-    )  # fmt: skip
 
 
 # --- progress ---------------------------------------------------------------------------
@@ -294,7 +322,10 @@ async def on_adhoc_confirm(turn: Turn) -> None:
             created_by=turn.person.member_id,
             created_at=turn.now.astimezone(UTC).replace(tzinfo=None),
         )
-        await _audit(turn, "create", round_.id, {"deadline": answers["deadline"]})
+        await audit_round(
+            turn.db, turn.person.member_id, "create", round_.id, None,
+            {"deadline": answers["deadline"]}, "chat",
+        )  # fmt: skip
         quiet_from, quiet_to = turn.settings.quiet_hours
         turn.say(
             "rounds.adhoc_created",

@@ -130,15 +130,7 @@ class Reminders:
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
         pending, members, reachable = await self._targets(round_, slot, now)
-        gate = asyncio.Semaphore(self.settings.reminder_concurrency)
-
-        async def remind(member) -> str | None:
-            async with gate:
-                unit = pending[member.unit_id]
-                message = await self._reminder(round_, member.unit_id, unit, slot, now)
-                return await self._send_once(round_.id, member, slot.name, message, now)
-
-        outcomes = await asyncio.gather(*(remind(member) for member in members))
+        outcomes = await self._remind(round_, pending, members, slot.name, now)
         reminded = outcomes.count(SENT)
         if reminded:
             names = {
@@ -149,14 +141,38 @@ class Reminders:
             await self._summarise(round_, slot, reminded, names[True], names[False], now)
         return reminded
 
+    async def remind_now(
+        self, round_: Round, slot: str, unit_ids: set[int] | None = None
+    ) -> list[str | None]:
+        """A coordinator's "remind now" (all pending units, or those in `unit_ids`): logged
+        under its own `slot`, one per click, so a resent click reminds nobody twice.
+        Returns each focal point's outcome (None: already reminded under this slot)."""
+        now = self.clock()
+        pending, members, _ = await self._targets(round_, Slot(now, slot), now)
+        chosen = [m for m in members if unit_ids is None or m.unit_id in unit_ids]
+        return await self._remind(round_, pending, chosen, slot, now)
+
+    async def _remind(
+        self, round_: Round, pending: dict[int, str], members: list, slot: str, now: datetime
+    ) -> list[str | None]:
+        gate = asyncio.Semaphore(self.settings.reminder_concurrency)
+
+        async def remind(member) -> str | None:
+            async with gate:
+                unit = pending[member.unit_id]
+                message = await self._reminder(round_, member.unit_id, unit, slot, now)
+                return await self._send_once(round_.id, member, slot, message, now)
+
+        return list(await asyncio.gather(*(remind(member) for member in members)))
+
     async def _reminder(
-        self, round_: Round, unit_id: int, unit: str, slot: Slot, now: datetime
+        self, round_: Round, unit_id: int, unit: str, slot: str, now: datetime
     ) -> Outgoing:
         async with self.sessions() as db:
             counts = await store.unit_counts(db, round_, unit_id)
         text = t(
             "reminder.text",
-            announce=slot.name == ANNOUNCE,
+            announce=slot == ANNOUNCE,
             label=round_label(round_.id, round_.message),
             # The whole request when the round's name had to shorten it.
             message=round_.message if len(round_.message) > PURPOSE_IN_LABEL else "",

@@ -11,12 +11,16 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.parsing import fold
 from storage.clock import utcnow
 
 
@@ -82,6 +86,7 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     used_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -101,6 +106,27 @@ class Record(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Every value folded (no case, no diacritics): the web table's text search.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    # Round progress reads only these columns: a scan of this index, not of the table.
+    __table_args__ = (
+        Index(
+            "ix_records_round_progress", "unit_id", "event_date", "round_id", "deleted_at",
+            "updated_at",
+        ),
+    )  # fmt: skip
+
+
+def search_text(values: dict[str, Any]) -> str:
+    """What the records table's text search matches: all values, folded."""
+    return fold(" ".join(str(value) for value in values.values() if value is not None))
+
+
+@event.listens_for(Record, "before_insert")
+@event.listens_for(Record, "before_update")
+def _index_values(_mapper, _connection, record: Record) -> None:
+    record.search_text = search_text(record.values or {})
 
 
 class ConversationSession(Base):
@@ -140,6 +166,8 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where the change was made: chat, web or cli.
+    source: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
 
 
 class Round(Base):
@@ -201,3 +229,85 @@ class FileLink(Base):
     filename: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginToken(Base):
+    """A one-time sign-in link for the web workspace, asked for in the chat (/web).
+    Only the token's hash is stored; it expires within minutes."""
+
+    __tablename__ = "login_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds the token, the database its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebCredential(Base):
+    """A coordinator's desk password (argon2 hash) and the login name that goes with it."""
+
+    __tablename__ = "web_credentials"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SignInAttempt(Base):
+    """A failed password sign-in, by login name or address: the throttle counts them."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ReportText(Base):
+    """A standing paragraph (or several) of one report section, written for a round.
+
+    A new round's draft carries the text of the last round of the same kind, marked for
+    review, until a coordinator writes the section for the new round."""
+
+    __tablename__ = "report_texts"
+    __table_args__ = (UniqueConstraint("round_id", "section"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(32), index=True)
+    section: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(String(20000), default="")
+    source: Mapped[str] = mapped_column(String(200), default="")  # cli, web, a file name
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReportHeader(Base):
+    """The heading and signature of one report (a round and a template): addressee, the
+    request letter it answers, recipients, signer. Empty values fall back to settings."""
+
+    __tablename__ = "report_headers"
+    __table_args__ = (UniqueConstraint("round_id", "template"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(32))
+    template: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

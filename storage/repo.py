@@ -222,9 +222,9 @@ async def create_invite(
 
 async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
     invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
-    if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
+    if invite is None or invite.used_at is not None or invite.revoked_at is not None:
         return None
-    return invite
+    return invite if invite.expires_at >= utcnow() else None
 
 
 async def redeem_invite(
@@ -300,9 +300,10 @@ async def unit_records(
 
 async def records_between(
     db: AsyncSession, start: date | None = None, end: date | None = None
-) -> Sequence[tuple[Record, Unit]]:
-    """Live records with their unit; dated records filtered by event date, per-round
-    records (no date) by the year of their round id ("2023-H1" counts in 2023)."""
+) -> Sequence[Any]:
+    """Live records as light rows (id, kind, unit, event_date, round_id, values): dated
+    records filtered by event date, per-round records (no date) by the year of their round
+    id ("2023-H1" counts in 2023). Rows, not ORM objects: a national report reads 150,000."""
     dated, by_round = [Record.event_date.is_not(None)], [Record.event_date.is_(None)]
     round_year = func.substr(Record.round_id, 1, 4)
     if start is not None:
@@ -312,7 +313,15 @@ async def records_between(
         dated.append(Record.event_date <= end)
         by_round.append(or_(Record.round_id.is_(None), round_year <= f"{end.year:04d}"))
     query = (
-        select(Record, Unit)
+        select(
+            Record.id,
+            Record.kind,
+            Record.unit_id,
+            Unit.name.label("unit"),
+            Record.event_date,
+            Record.round_id,
+            Record.values,
+        )
         .join(Unit, Unit.id == Record.unit_id)
         .where(Record.deleted_at.is_(None), or_(and_(*dated), and_(*by_round)))
         .order_by(Record.kind, Record.event_date, Record.id)
@@ -328,7 +337,9 @@ async def audit(
     entity: str,
     entity_id: int | None,
     details: dict[str, Any] | None = None,
+    source: str = "chat",
 ) -> None:
+    """One audit log entry; `source` says where the change was made (chat, web, cli)."""
     db.add(
         AuditEntry(
             member_id=member_id,
@@ -336,6 +347,7 @@ async def audit(
             entity=entity,
             entity_id=entity_id,
             details=details or {},
+            source=source,
         )
     )
 

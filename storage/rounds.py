@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import utcnow
@@ -129,28 +129,26 @@ class UnitProgress:
     nothing_to_report: bool
     changed_since: bool  # records added or edited after the confirmation
     blocked: int  # focal points who blocked the bot
+    last_activity: datetime | None = None  # the latest record change in the round
 
 
 async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
     """Every active unit with its record count and confirmation for the round."""
-    counts = dict(
-        (
-            await db.execute(
-                select(Record.unit_id, func.count(Record.id))
-                .where(_round_records(round_))
-                .group_by(Record.unit_id)
-            )
-        ).all()
+    # One pass over the covering index ix_records_round_progress: live records and the
+    # latest change (deletions count as changes) per unit.
+    belongs = or_(
+        func.coalesce(Record.round_id, "") == round_.id,  # not the round_id index: a scan
+        and_(Record.event_date >= round_.start, Record.event_date <= round_.end),
     )
-    latest = dict(
-        (
-            await db.execute(
-                select(Record.unit_id, func.max(Record.updated_at))
-                .where(_round_records(round_, with_deleted=True))
-                .group_by(Record.unit_id)
-            )
-        ).all()
+    live = func.sum(case((Record.deleted_at.is_(None), 1), else_=0))
+    per_unit = await db.execute(
+        select(Record.unit_id, live, func.max(Record.updated_at))
+        .where(belongs)
+        .group_by(Record.unit_id)
     )
+    counts, latest = {}, {}
+    for unit_id, records, changed in per_unit.all():
+        counts[unit_id], latest[unit_id] = records or 0, changed
     confirmations = {
         c.unit_id: c
         for c in await db.scalars(
@@ -182,9 +180,61 @@ async def progress(db: AsyncSession, round_: Round) -> list[UnitProgress]:
                 bool(done and done.nothing_to_report),
                 changed,
                 blocked.get(unit.id, 0),
+                latest.get(unit.id),
             )
         )
     return result
+
+
+async def focal_point_counts(db: AsyncSession) -> dict[int, int]:
+    """Active focal points registered per unit."""
+    rows = await db.execute(
+        select(Member.unit_id, func.count(Member.id))
+        .where(Member.active, Member.role == "focal_point", Member.unit_id.is_not(None))
+        .group_by(Member.unit_id)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class LastReminder:
+    status: str  # pending, sending, sent, failed or blocked
+    at: datetime
+    error: str
+
+
+async def last_reminders(db: AsyncSession, round_id: str) -> dict[int, LastReminder]:
+    """Per unit, the outcome of the latest reminder to its focal points in the round."""
+    rows = await db.execute(
+        select(Member.unit_id, ReminderLog.status, ReminderLog.updated_at, ReminderLog.error)
+        .join(Member, Member.id == ReminderLog.member_id)
+        .where(ReminderLog.round_id == round_id, Member.role == "focal_point")
+        .order_by(ReminderLog.updated_at, ReminderLog.id)
+    )
+    return {unit_id: LastReminder(status, at, error) for unit_id, status, at, error in rows.all()}
+
+
+async def confirmation_times(db: AsyncSession, round_id: str) -> list[datetime]:
+    """When each unit that stands confirmed for the round confirmed, oldest first."""
+    rows = await db.scalars(
+        select(Confirmation.confirmed_at)
+        .join(Unit, Unit.id == Confirmation.unit_id)
+        .where(
+            Confirmation.round_id == round_id, Confirmation.confirmed_at.is_not(None), Unit.active
+        )
+        .order_by(Confirmation.confirmed_at)
+    )
+    return list(rows.all())
+
+
+async def coverage(db: AsyncSession, round_id: str) -> list[UnitProgress]:
+    """Every active unit's confirmation of a round; all pending when the round was never
+    opened (nobody could confirm it)."""
+    round_ = await db.get(Round, round_id)
+    if round_ is not None:
+        return await progress(db, round_)
+    units = await db.scalars(select(Unit).where(Unit.active).order_by(Unit.id))
+    return [UnitProgress(unit.id, unit.name, 0, None, False, False, 0) for unit in units]
 
 
 @dataclass(frozen=True)

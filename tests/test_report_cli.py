@@ -56,3 +56,64 @@ async def test_writes_each_format(app, tmp_path, capsys):
                  "--format", "xlsx", "--out", str(xlsx))  # fmt: skip
     assert await run_report(app, args) == 0
     assert xlsx.read_bytes()[:2] == b"PK"
+
+
+def parse_text(*argv: str) -> argparse.Namespace:
+    return parse("text", *argv)
+
+
+async def test_standing_texts_set_listed_and_carried(app, tmp_path, capsys):
+    text = tmp_path / "bien-gioi.txt"
+    text.write_text("Tuyến biên giới cơ bản ổn định.\nTuần tra 51 đợt.\n", encoding="utf-8")
+    args = parse_text("set", "--round", "2022-Y", "--section", "bien_gioi", "--file", str(text))
+    assert await run_report(app, args) == 0
+    assert 'Đã lưu đoạn văn mục "Biên giới lãnh thổ" cho đợt năm 2022' in capsys.readouterr().out
+    assert await run_report(app, parse_text("list", "--round", "2023-Y")) == 0
+    listing = capsys.readouterr().out
+    assert "bien_gioi\tBiên giới lãnh thổ: mang sang từ đợt năm 2022, cần rà soát" in listing
+    assert "kho_khan\tKhó khăn, vướng mắc: chưa có đoạn văn" in listing
+    out = tmp_path / "bc.md"
+    assert await run_report(app, parse("--round", "2023-Y", "--as-of", "10/10/2023",
+                                       "--out", str(out))) == 0  # fmt: skip
+    assert "[RÀ SOÁT SỐ LIỆU] Tuần tra 51 đợt." in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["set", "--round", "2023-Q", "--section", "khac", "--file", "x"], "không hợp lệ"),
+        (["set", "--round", "2023-Y", "--section", "xyz", "--file", "x"], 'Không có mục "xyz"'),
+        (["set", "--round", "2023-Y", "--section", "khac"], "Cần tệp chứa đoạn văn"),
+        (["set", "--round", "2023-Y", "--section", "khac", "--file", "/nope.txt"], "Không có tệp"),
+    ],
+)
+async def test_bad_text_arguments_exit_2(app, capsys, argv, message):
+    assert await run_report(app, parse_text(*argv)) == 2
+    assert message in capsys.readouterr().err
+
+
+async def test_header_flags_and_a_saved_header(app, tmp_path):
+    out = tmp_path / "bc.md"
+    args = parse(
+        "--round", "2021-H1", "--as-of", "25/5/2021", "--template", "kh_dt",
+        "--request-number", "3194/UBND-TH", "--request-date", "25/5/2021",
+        "--request-issuer", "UBND tỉnh", "--signer-title", "KT. GIÁM ĐỐC",
+        "--signer-title", "PHÓ GIÁM ĐỐC", "--signer-name", "Nguyễn Văn A",
+        "--sign-date", "28/5/2021", "--save-header", "--out", str(out),
+    )  # fmt: skip
+    assert await run_report(app, args) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Thực hiện văn bản số 3194/UBND-TH ngày 25/5/2021 của UBND tỉnh;" in text
+    assert "*Hà Tĩnh, ngày 28 tháng 5 năm 2021*" in text and "**Nguyễn Văn A**" in text
+    # Saved for the round: the next draft of the same report has it without the flags.
+    again = tmp_path / "lan-2.md"
+    args = parse("--round", "2021-H1", "--as-of", "25/5/2021", "--template", "kh_dt",
+                 "--out", str(again))  # fmt: skip
+    assert await run_report(app, args) == 0
+    assert "**KT. GIÁM ĐỐC**  \n**PHÓ GIÁM ĐỐC**" in again.read_text(encoding="utf-8")
+
+
+async def test_saving_a_header_needs_a_round(app, capsys):
+    args = parse("--from", "1/1/2021", "--to", "31/3/2021", "--save-header", "--out", "x.md")
+    assert await run_report(app, args) == 2
+    assert "--save-header chỉ dùng với một đợt" in capsys.readouterr().err

@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 
 from domain.forms import load_forms
 from domain.periods import round_period
-from storage.transfer import form_columns, import_records
+from storage.transfer import import_records
 from templates.report.build import build_report
+from templates.report.render import BLANK_DAY
 from templates.report.xlsx_writer import HEADER_ROW, load_annexes
-from tests.conftest import FIXTURES, TZ_NOW
+from tests.conftest import FIXTURES, TZ_NOW, confirm_all_units
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 SIX_MONTHS = FIXTURES / "bao_cao_6_thang_2021.csv"
@@ -29,7 +30,7 @@ SEED_PHRASES = [
     "tiếp đón 15 đoàn với 179 lượt khách quốc tế",
     "không tổ chức đoàn cán bộ đi công tác nước ngoài",
     "tổ chức 08 hội thảo quốc tế (tăng 07 hội thảo so với cùng kỳ năm 2020)",
-    "giá trị cam kết viện trợ phi chính phủ nước ngoài đạt trên 600 nghìn USD",
+    "giá trị cam kết viện trợ phi chính phủ nước ngoài ước đạt trên 600 nghìn USD",
     "bổ sung Giấy đăng ký hoạt động cho 01 tổ chức phi chính phủ nước ngoài",
     "xử lý 09 vụ việc liên quan đến công tác lãnh sự và bảo hộ công dân",
     "tiếp nhận 11 hài cốt liệt sỹ",
@@ -59,6 +60,7 @@ async def imported(app, *paths: Path) -> None:
 @pytest.fixture
 async def six_months(app):
     await imported(app, SIX_MONTHS)
+    await confirm_all_units(app, "2021-H1")
     period = round_period("2021-H1", AS_OF)
     return await build_report(app.sessions, app.settings, period, "6thang")
 
@@ -81,7 +83,8 @@ async def test_markdown_states_the_seed_figures(six_months):
     assert text.count("\n1. Tiếp tục tham mưu tỉnh") == 1 and "\n5. Tiếp tục nắm bắt" in text
     # The heading block and signature come from the settings.
     assert text.startswith("UBND TỈNH HÀ TĨNH  \n**SỞ NGOẠI VỤ**")
-    assert "*Hà Tĩnh, ngày 25 tháng 5 năm 2021*" in text and "Số:      /BC-SNgV" in text
+    # The day is left blank for the day of signing.
+    assert f"*Hà Tĩnh, ngày {BLANK_DAY} tháng 5 năm 2021*" in text and "Số:      /BC-SNgV" in text
     assert "Kính gửi: Sở Kế hoạch và Đầu tư" in text
     assert "- Lưu: VT, VPTTr." in text and "**GIÁM ĐỐC**" in text
     assert "\ue000" not in text and "\ue002" not in text
@@ -116,7 +119,7 @@ async def test_docx_follows_decree_30(six_months, tmp_path):
         "Độc lập - Tự do - Hạnh phúc",
     ]
     assert number.text.startswith("Số:") and number.text.endswith("/BC-SNgV")
-    assert place.text == "Hà Tĩnh, ngày 25 tháng 5 năm 2021"
+    assert place.text == f"Hà Tĩnh, ngày {BLANK_DAY} tháng 5 năm 2021"
     assert place.paragraphs[0].runs[0].italic
     issuer = heading.rows[0].cells[0].paragraphs[1].runs[0]
     assert issuer.bold and issuer.font.size.pt == 13
@@ -178,30 +181,31 @@ def expected_rows(path: Path, period) -> Counter:
     return counts
 
 
-async def test_xlsx_has_annexes_and_a_sheet_per_type(six_months, tmp_path):
-    path = six_months.write_xlsx(tmp_path / "bao-cao.xlsx")
-    workbook = load_workbook(path)
-    annexes = [annex.sheet for annex in load_annexes()]
-    assert workbook.sheetnames == annexes + list(load_forms())
+async def test_xlsx_annexes_and_a_separate_data_file(six_months, tmp_path):
+    workbook = load_workbook(six_months.write_xlsx(tmp_path / "phu-luc.xlsx"))
+    assert workbook.sheetnames == list(dict.fromkeys(a.sheet for a in load_annexes()))
+    data = load_workbook(six_months.write_data_xlsx(tmp_path / "du-lieu.xlsx"))
+    assert data.sheetnames == list(load_forms())
     expected = expected_rows(SIX_MONTHS, six_months.period)
     assert expected["doan_vao"] == 15 and expected["hoi_nghi"] == 8
     for key, form in load_forms().items():
-        sheet = workbook[key]
+        sheet = data[key]
         header = [cell.value for cell in sheet[1]]
-        assert header == form_columns(form)
+        assert header == ["Loại hoạt động", "Đơn vị"] + [f.label for f in form.fields]
         assert all(cell.font.b for cell in sheet[1])
         assert sheet.max_row - 1 == expected[key], key
         assert sheet.page_setup.orientation == "landscape"
-        assert sheet.sheet_properties.pageSetUpPr.fitToPage
-        assert sheet.page_setup.fitToWidth == 1
+    visit = [c.value for c in data["doan_vao"][2]]
+    assert visit[0] == "Đoàn vào (khách nước ngoài đến tỉnh)"  # labels, not keys
+    assert visit[5] == "Cơ quan đại diện (đại sứ quán, lãnh sự quán)" and visit[6] == "Không"
     conferences = workbook["Hội nghị, hội thảo QT"]
     assert conferences.cell(HEADER_ROW, 2).value == "Tên/ Chủ đề hội nghị, hội thảo"
     assert conferences.cell(HEADER_ROW + 3, 14).value == "(13)"
     numbers = [c.value for c in conferences["A"] if isinstance(c.value, int)]
     assert numbers == list(range(1, 9))
     assert "F4:I4" in {str(r) for r in conferences.merged_cells.ranges}
-    assert workbook["doan_vao"].column_dimensions["H"].width > 10
-    assert workbook["doan_vao"]["H2"].alignment.wrap_text
+    assert data["doan_vao"].column_dimensions["H"].width > 10
+    assert data["doan_vao"]["H2"].alignment.wrap_text
 
 
 async def test_annual_templates_with_the_annex_rows(app, tmp_path):

@@ -66,7 +66,7 @@ async def test_user_text_appears_literally(app, tmp_path):
     runs = [r for p in document.paragraphs for r in p.runs if "*nghiêng*" in r.text]
     assert runs and not any(r.bold or r.italic for r in runs)
 
-    workbook = load_workbook(report.write_xlsx(tmp_path / "r.xlsx"))
+    workbook = load_workbook(report.write_data_xlsx(tmp_path / "r.xlsx"))
     assert workbook["ket_qua_khac"]["E2"].value == NASTY
     assert workbook["doan_vao"]["C2"].value == f"Đoàn {NASTY}"
     assert workbook["doan_vao"].max_row == 3
@@ -81,7 +81,7 @@ async def test_control_characters_do_not_break_the_documents(app, tmp_path):
     assert "thông tin đối ngoại: bài viết hay." in report.markdown
     document = Document(str(report.write_docx(tmp_path / "r.docx")))
     assert any("bài viết hay" in p.text for p in document.paragraphs)
-    workbook = load_workbook(report.write_xlsx(tmp_path / "r.xlsx"))
+    workbook = load_workbook(report.write_data_xlsx(tmp_path / "r.xlsx"))
     assert workbook["thong_tin_dn"]["D2"].value == "Bài viết hay"
 
 

@@ -6,17 +6,29 @@ from datetime import date
 
 import pytest
 
-from domain.periods import round_period
+from domain.periods import range_period, round_period
 from domain.settings import Settings
-from templates.report.figures import aggregate
+from templates.report.figures import Coverage, aggregate
 from templates.report.render import TEMPLATES, render, report_context
 
 PERIOD = round_period("2023-Y", date(2023, 10, 10))
+ALL_CONFIRMED = Coverage("2023-Y", units=40, pending=())
+NEGATIVES = (
+    "không tổ chức đoàn cán bộ đi công tác nước ngoài",
+    "không có đoàn khách quốc tế đến làm việc tại tỉnh",
+    "không tổ chức hội nghị, hội thảo quốc tế nào",
+    "Không ký kết thỏa thuận quốc tế nào",
+    "không có chương trình, dự án viện trợ phi chính phủ nước ngoài mới được cam kết",
+    "không phát sinh vụ việc lãnh sự, bảo hộ công dân",
+    "không có hình thức khen thưởng cho tập thể, cá nhân người nước ngoài",
+)
 
 
-def markdown(records: list[dict], template: str = "nam") -> str:
-    figures = aggregate(records, PERIOD)
-    return render(template, report_context(figures, Settings(), PERIOD.as_of)).markdown()
+def markdown(
+    records: list[dict], template: str = "nam", coverage=ALL_CONFIRMED, period=PERIOD
+) -> str:
+    figures = aggregate(records, period, coverage)
+    return render(template, report_context(figures, Settings(), period.as_of)).markdown()
 
 
 def rec(kind: str, **values) -> dict:
@@ -44,28 +56,42 @@ def conference(day: date) -> dict:
 
 
 @pytest.mark.parametrize("template", list(TEMPLATES))
-def test_nothing_recorded_reads_naturally(template):
+def test_nothing_recorded_when_every_unit_confirmed_reads_naturally(template):
     text = markdown([], template)
-    for phrase in (
-        "tỉnh không tổ chức đoàn cán bộ đi công tác nước ngoài",
-        "không có đoàn khách quốc tế đến làm việc tại tỉnh",
-        "chưa tổ chức hội nghị, hội thảo quốc tế nào",
-        "Chưa ký kết thỏa thuận quốc tế nào",
-        "chưa có chương trình, dự án viện trợ phi chính phủ nước ngoài mới được cam kết",
-        "không phát sinh vụ việc lãnh sự, bảo hộ công dân",
-        "chưa có hình thức khen thưởng cho tập thể, cá nhân người nước ngoài",
-        "Các đơn vị chưa báo cáo khó khăn, vướng mắc",
-    ):
+    for phrase in NEGATIVES:
         assert phrase in text, (template, phrase)
+    assert "[CẦN BỔ SUNG: chưa có hoạt động nào được ghi nhận trong kỳ" in text
     assert " 00 " not in text and "None" not in text and "[^" not in text
     assert "10 tháng đầu năm 2023" in text
+
+
+@pytest.mark.parametrize("template", list(TEMPLATES))
+def test_an_empty_round_with_units_pending_states_no_negative(template):
+    """The records cannot say nothing happened while units have not reported: every such
+    sentence is a gap to fill, and the top of the draft says who is missing."""
+    pending = Coverage("2023-Y", units=40, pending=tuple(f"Đơn vị {i}" for i in range(12)))
+    text = markdown([], template, pending)
+    for phrase in NEGATIVES:
+        assert phrase not in text, (template, phrase)
+    assert "[CẦN BỔ SUNG: số đoàn ra, số lượt cán bộ đi công tác nước ngoài trong kỳ]" in text
+    first_gap = text.index("[CẦN BỔ SUNG: 12/40 đơn vị chưa xác nhận báo cáo đủ: ")
+    assert first_gap < text.index("## I.")
+    assert "Đơn vị 0, Đơn vị 1, Đơn vị 2, Đơn vị 3, Đơn vị 4 và 07 đơn vị khác" in text
+    assert "[^1]: Đơn vị 0; Đơn vị 1;" in text and "Đơn vị 11\n" in text
+
+
+def test_a_range_is_not_taken_for_a_complete_round():
+    period = range_period(date(2023, 1, 1), date(2023, 3, 31))
+    text = markdown([], "nam", coverage=None, period=period)
+    assert "không gắn với một đợt báo cáo" in text
+    assert not any(phrase in text for phrase in NEGATIVES)
 
 
 def test_one_delegation_each_way():
     text = markdown([outgoing(date(2023, 3, 1), 5, True), incoming(date(2023, 4, 1), 8, True)])
     assert (
-        "có 01 đoàn ra với 05 lượt CBCC đi công tác nước ngoài, do lãnh đạo tỉnh làm Trưởng"
-        " đoàn (đến Lào)" in text
+        "có 01 đoàn ra với 05 lượt CBCC đi công tác tại Lào, do lãnh đạo tỉnh làm Trưởng"
+        " đoàn;" in text
     )
     assert (
         "tiếp đón 01 đoàn với 08 lượt khách quốc tế thuộc các cơ quan đại diện nước ngoài đến"
@@ -78,7 +104,7 @@ def test_many_delegations_read_as_the_seed():
     records += [incoming(date(2023, 2, 1), 10, i < 2, f"Đoàn {i}") for i in range(14)]
     text = markdown(records)
     assert (
-        "có 64 đoàn ra với 341 lượt CBCC đi công tác nước ngoài, trong đó có 04 đoàn do lãnh"
+        "có 64 đoàn ra với 341 lượt CBCC đi công tác tại Lào, trong đó có 04 đoàn do lãnh"
         " đạo tỉnh làm Trưởng đoàn" in text
     )
     assert "tiếp đón 14 đoàn với 140 lượt khách quốc tế" in text
@@ -111,5 +137,9 @@ def test_one_consular_case_and_aid_amounts():
     text = markdown(records)
     assert "xử lý 01 vụ việc liên quan đến công tác lãnh sự và bảo hộ công dân, là vụ việc" in text
     assert "[^1]: Công dân gặp nạn" in text
-    assert "đạt gần 1,5 triệu USD với 01 chương trình, dự án của 01 tổ chức" in text
-    assert "giá trị giải ngân đạt trên 1,1 triệu USD" in text
+    # Compiled on 10/10 for the whole year: amounts are estimates.
+    assert "ước đạt gần 1,5 triệu USD với 01 chương trình, dự án của 01 tổ chức" in text
+    assert "giá trị giải ngân ước đạt trên 1,1 triệu USD" in text
+    year_end = round_period("2023-Y", date(2023, 12, 31))
+    assert "đạt gần 1,5 triệu USD" in markdown(records, period=year_end)
+    assert "ước đạt" not in markdown(records, period=year_end)

@@ -301,9 +301,11 @@ async def test_wrong_token_stops_the_start_with_one_line(tmp_path, fake):
 
 
 async def test_sigterm_mid_conversation_loses_nothing(tmp_path, fake):
+    settings = make_settings(tmp_path / "data")
     env = {
         **os.environ,
         "DOINGOAI_DATA_DIR": str(tmp_path / "data"),
+        "DOINGOAI_DATABASE_URL": settings.database_url,
         "DOINGOAI_TELEGRAM_BOT_TOKEN": TOKEN,
         "DOINGOAI_TELEGRAM_API_BASE_URL": fake.base_url,
         "DOINGOAI_LISTEN_PORT": "0",
@@ -318,7 +320,6 @@ async def test_sigterm_mid_conversation_loses_nothing(tmp_path, fake):
         assert "đang chạy" in line.decode(), line
         return process
 
-    settings = make_settings(tmp_path / "data")
     app = await open_app(settings)
     code = await invite_code(app)
     await app.close()

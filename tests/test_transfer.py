@@ -130,3 +130,51 @@ async def test_import_creates_missing_units_only_when_asked(tmp_path, app):
     assert (await import_into(app, path)).imported == 0
     result = await import_into(app, path, create_units=True)
     assert result.imported == 2 and result.created_units == ["Trung tâm Mới Thành Lập"]
+
+
+async def record_count(app) -> int:
+    async with app.sessions() as db:
+        return await db.scalar(select(func.count(Record.id)))
+
+
+async def test_a_file_imported_twice_is_counted_once(tmp_path, app):
+    first = await import_into(app, FIXTURES / "hoi_nghi_2021.csv")
+    assert first.imported == 18 and first.skipped == []
+    again = await import_into(app, FIXTURES / "hoi_nghi_2021.csv")
+    assert again.errors == [] and again.imported == 0
+    assert len(again.skipped) == 18
+    assert again.skipped[0].startswith("hoi_nghi_2021.csv, dòng 2: trùng với hoạt động số 1")
+    assert await record_count(app) == 18
+    # A copy with one new row and a row repeated inside the file: only the new one counts.
+    rows = csv_rows(FIXTURES / "hoi_nghi_2021.csv")
+    extra = dict(rows[0], ten="Hội thảo mới về y tế cộng đồng")
+    mixed = tmp_path / "mixed.csv"
+    with mixed.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows([rows[0], extra, extra])
+    result = await import_into(app, mixed)
+    assert result.imported == 1 and await record_count(app) == 19
+    assert "mixed.csv, dòng 4: trùng với mixed.csv, dòng 3, bỏ qua." in result.skipped
+
+
+async def test_the_reports_data_file_imports_back(tmp_path, app):
+    """The data file written with a report (labels as headers, choices as labels) is read
+    by import: into an empty database it recreates the same records."""
+    from datetime import date
+
+    from domain.periods import round_period
+    from templates.report.build import build_report
+
+    for path in SEED_FILES:
+        await import_into(app, path)
+    period = round_period("2021-Y", date(2021, 12, 31))
+    report = await build_report(app.sessions, app.settings, period, "nam")
+    data = report.write_data_xlsx(tmp_path / "du-lieu.xlsx")
+    fresh = await open_app(make_settings(tmp_path / "fresh"), clock=lambda: TZ_NOW)
+    try:
+        result = await import_into(fresh, data)
+        assert result.errors == [] and result.imported == 18 + 25
+        assert await record_set(fresh) == await record_set(app)
+    finally:
+        await fresh.close()

@@ -57,13 +57,11 @@ async def test_get_me(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
 
 async def test_wrong_token_is_unauthorized_at_once(fake: FakeZaloAPI) -> None:
     async with ZaloClient("123:wrong", base_url=fake.base_url, backoff=5) as client:
-        started = time.monotonic()
         with pytest.raises(ZaloUnauthorized) as caught:
             await client.get_me()
-    assert time.monotonic() - started < 1  # not retried
     assert caught.value.error_code == 401
     assert "\n" not in str(caught.value) and "wrong" not in str(caught.value)
-    assert fake.unauthorized_count == 1
+    assert fake.unauthorized_count == 1  # not retried
 
 
 async def test_client_must_be_started(fake: FakeZaloAPI) -> None:
@@ -77,13 +75,12 @@ async def test_client_must_be_started(fake: FakeZaloAPI) -> None:
 async def test_long_poll_returns_an_injected_text_promptly(
     zalo: ZaloClient, fake: FakeZaloAPI
 ) -> None:
-    poll = asyncio.create_task(zalo.get_updates(timeout=10))
+    # A 60 s long poll answered within 10 s: it returned on the message, not at its end.
+    poll = asyncio.create_task(zalo.get_updates(timeout=60))
     await fake.wait_until(lambda: bool(fake.calls_to("getUpdates")), what="the poll")
-    started = time.monotonic()
     message_id = await fake.send_text("u-lan", "Xin chào, tôi là Lan", display_name="Lan")
-    updates = await asyncio.wait_for(poll, 3)
-    assert time.monotonic() - started < 1
-    assert fake.calls_to("getUpdates") == [{"timeout": "10"}]  # a string, as documented
+    updates = await asyncio.wait_for(poll, 10)
+    assert fake.calls_to("getUpdates") == [{"timeout": "60"}]  # a string, as documented
 
     [update] = updates
     event = parse_event(update)
@@ -98,9 +95,8 @@ async def test_long_poll_returns_an_injected_text_promptly(
 
 
 async def test_long_poll_timeout_gives_no_updates(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
-    started = time.monotonic()
     assert await zalo.get_updates(timeout=1) == []
-    assert 0.9 <= time.monotonic() - started < 2
+    assert fake.calls_to("getUpdates") == [{"timeout": "1"}]
     assert fake.errors[-1][2] == 408
 
 

@@ -3,8 +3,11 @@
 A4 portrait; margins 20 mm top and bottom, 30 mm left, 15 mm right; Times New Roman (also
 for East Asian and complex scripts); body 14 pt, first-line indent 1.27 cm, 6 pt after,
 line spacing 1.15. The heading block and the signature are borderless two-column tables;
-page numbers are centred in the header and hidden on the first page. Footnotes are real
-Word footnotes (a footnotes part written with python-docx's XML layer).
+page numbers are centred in the header and hidden on the first page. A short rule sits
+under the subject line; the signer's title and name are separated by space for the
+signature and seal. Footnotes are real Word footnotes (a footnotes part written with
+python-docx's XML layer). Gaps to fill in ("[CẦN BỔ SUNG: …]") and carried paragraphs to
+check ("[RÀ SOÁT …]") are highlighted in yellow.
 
 Every text comes from the rendered template: the parts named in render.PARTS.
 """
@@ -17,7 +20,7 @@ from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_COLOR_INDEX
 from docx.opc.constants import CONTENT_TYPE as CT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.packuri import PackURI
@@ -41,7 +44,9 @@ FIRST_LINE_INDENT = Cm(1.27)
 TEXT_WIDTH = Mm(210 - 30 - 15)
 HEADING_COLUMNS = (Cm(6.3), TEXT_WIDTH - Cm(6.3))
 SIGNATURE_COLUMNS = (Cm(7.8), TEXT_WIDTH - Cm(7.8))
-SIGNATURE_SPACE = 4  # empty lines left for the signature and seal
+SIGNATURE_SPACE = 5  # empty 14 pt lines (about 3 cm) left for the signature and seal
+SUBJECT_RULE_INDENT = Cm(5.5)  # the rule under the subject line spans about a third
+HIGHLIGHT = WD_COLOR_INDEX.YELLOW
 NO_SPACE = Pt(0)
 
 # Elements that follow the one we insert, in the schema's order (ECMA-376 part 1).
@@ -156,17 +161,24 @@ def _heading_block(document: DocxDocument, report: RenderedReport) -> None:
 
 
 def _title(document: DocxDocument, report: RenderedReport) -> None:
+    """Document type and subject, bold and centred, a short rule below, the addressee."""
     first = True
     for line in report.lines("loai_van_ban") + report.lines("trich_yeu"):
         paragraph = _centred(document, space_before=Pt(18) if first else NO_SPACE)
         _run(paragraph, line, bold=True)
         first = False
+    if report.lines("trich_yeu"):
+        rule = _centred(document, space_after=Pt(6))
+        _bottom_border(rule, SUBJECT_RULE_INDENT)
     for line in report.lines("kinh_gui_dong"):
         _run(_centred(document, space_before=Pt(6), space_after=Pt(12)), line)
 
 
 def _signature(document: DocxDocument, report: RenderedReport) -> None:
+    """Recipients on the left, the signer on the right; the row never splits over two
+    pages, so the name is not left alone on the last one."""
     table = _plain_table(document, rows=1, widths=SIGNATURE_COLUMNS)
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
     left, right = table.rows[0].cells
     for line in report.lines("noi_nhan_tieu_de"):
         paragraph = _cell_paragraph(left, WD_ALIGN_PARAGRAPH.LEFT)
@@ -176,8 +188,11 @@ def _signature(document: DocxDocument, report: RenderedReport) -> None:
         _run(paragraph, f"- {line}", size=RECIPIENTS_PT)
     for line in report.lines("chuc_vu_ky"):
         _cell_line(right, line, BODY_PT, bold=True)
-    for _ in range(SIGNATURE_SPACE):
-        _cell_paragraph(right, WD_ALIGN_PARAGRAPH.CENTER)
+    for _ in range(SIGNATURE_SPACE):  # new paragraphs: _cell_paragraph reuses an empty one
+        spacer = right.add_paragraph()
+        spacer.paragraph_format.space_after = NO_SPACE
+        spacer.paragraph_format.first_line_indent = Cm(0)
+        spacer.paragraph_format.line_spacing = 1.0
     for line in report.lines("nguoi_ky"):
         _cell_line(right, line, BODY_PT, bold=True)
 
@@ -204,7 +219,7 @@ def _plain_table(document: DocxDocument, rows: int, widths: tuple[Length, Length
 def _cell_paragraph(cell: _Cell, alignment: WD_ALIGN_PARAGRAPH) -> Paragraph:
     """The cell's first, still empty paragraph, or a new one; no indent, tight spacing."""
     paragraph = cell.paragraphs[-1]
-    if paragraph.text or paragraph.runs or len(paragraph._p) > 1:
+    if len(cell.paragraphs) > 1 or paragraph.text or paragraph.runs or len(paragraph._p) > 1:
         paragraph = cell.add_paragraph()
     paragraph_format = paragraph.paragraph_format
     paragraph_format.alignment = alignment
@@ -231,7 +246,11 @@ def _cell_line(
 
 def _rule(cell: _Cell, indent: Length) -> None:
     """A short centred horizontal line under the text above (a bottom border)."""
-    paragraph = _cell_paragraph(cell, WD_ALIGN_PARAGRAPH.CENTER)
+    _bottom_border(_cell_paragraph(cell, WD_ALIGN_PARAGRAPH.CENTER), indent)
+
+
+def _bottom_border(paragraph: Paragraph, indent: Length) -> None:
+    """Make an empty paragraph a thin centred line, `indent` in from each side."""
     paragraph_format = paragraph.paragraph_format
     paragraph_format.left_indent = paragraph_format.right_indent = indent
     paragraph_format.line_spacing = Pt(4)
@@ -268,16 +287,22 @@ def _run(
     size: int | None = None,
     bold: bool = False,
     italic: bool = False,
+    highlight: bool = False,
 ):
-    """A run; line breaks inside the text become Word line breaks."""
+    """A run; line breaks inside the text become Word line breaks, runs of spaces stay
+    (the blank day of the date)."""
     run = paragraph.add_run()
     for index, line in enumerate(text.split("\n")):
         if index:
             run.add_break(WD_BREAK.LINE)
         if line:
             run.add_text(line)
+    for text_element in run._r.findall(qn("w:t")):
+        text_element.set(qn("xml:space"), "preserve")
     run.bold = bold or None
     run.italic = italic or None
+    if highlight:
+        run.font.highlight_color = HIGHLIGHT
     if size is not None:
         run.font.size = Pt(size)
     return run
@@ -303,6 +328,7 @@ def _write_block(
             span.text,
             bold=span.bold or heading,
             italic=span.italic or block.level == 4,
+            highlight=span.highlight,
         )
 
 

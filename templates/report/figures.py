@@ -14,7 +14,11 @@ Rules:
   or before the cut-off counts, summed over units. Indicator `khac` is told apart by its
   note (`ghi_chu`).
 - A comparison exists only when the previous-year period holds at least one record of the
-  type: a system that started collecting this year says nothing about last year.
+  type (a system that started collecting this year says nothing about last year), and
+  only for a period of at most a year (a longer one would overlap its comparison span).
+- A period over several calendar years also has the figures of each year (`by_year`).
+- `coverage` tells which units have confirmed the round: a sentence saying that nothing
+  happened is only supported when every unit has confirmed (`Figures.complete`).
 - Deleted records (deleted_at set) never count.
 """
 
@@ -112,19 +116,18 @@ class ReportRecord:
         return "" if value is None or value == "" else form.field(key).display(value)
 
 
-def report_records(rows: Iterable[tuple[Any, Any]]) -> list[ReportRecord]:
-    """ReportRecords from (Record, Unit) rows as storage.repo.records_between returns them."""
+def report_records(rows: Iterable[Any]) -> list[ReportRecord]:
+    """ReportRecords from the rows storage.repo.records_between returns."""
     return [
         ReportRecord(
-            kind=record.kind,
-            unit=unit.name,
-            event_date=record.event_date,
-            round_id=record.round_id,
-            values=record.values or {},
-            id=record.id,
-            deleted=record.deleted_at is not None,
+            kind=row.kind,
+            unit=row.unit,
+            event_date=row.event_date,
+            round_id=row.round_id,
+            values=row.values or {},
+            id=row.id,
         )
-        for record, unit in rows
+        for row in rows
     ]
 
 
@@ -303,6 +306,45 @@ class Narratives:
 
 
 @dataclass
+class Documents:
+    """van_ban: documents drafted for a higher body or issued by a unit."""
+
+    count: int = 0
+    by_body: dict[str, list[ReportRecord]] = field(default_factory=dict)
+    items: list[ReportRecord] = field(default_factory=list)
+
+
+@dataclass
+class Events:
+    """su_kien: notable events, by the report section and the form they belong to."""
+
+    count: int = 0
+    with_leader: int = 0
+    foreign_guests: int = 0
+    items: list[ReportRecord] = field(default_factory=list)
+
+    def grouped(self, *sections: str) -> dict[str, list[ReportRecord]]:
+        """The events of these sections (linh_vuc keys) by form (hinh_thuc key), in the
+        form's order of choices."""
+        chosen = [r for r in self.items if r.get("linh_vuc") in sections]
+        return _grouped(chosen, "su_kien", "hinh_thuc")
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which units have confirmed their report for the round the report covers."""
+
+    round_id: str
+    units: int
+    pending: tuple[str, ...]  # names of the units that have not confirmed
+    changed: tuple[str, ...] = ()  # confirmed, then changed their records
+
+    @property
+    def confirmed(self) -> int:
+        return self.units - len(self.pending)
+
+
+@dataclass
 class Figures:
     period: Period
     previous_period: Period
@@ -316,10 +358,19 @@ class Figures:
     awards: Awards
     periodic: dict[str, PeriodicFigure]
     narratives: Narratives
+    documents: Documents
+    events: Events
     difficulties: list[ReportRecord]
     proposals: list[ReportRecord]
     tasks: list[ReportRecord]
     records: list[ReportRecord]
+    coverage: Coverage | None = None
+    by_year: dict[int, Figures] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Every unit has confirmed the round: a missing record means nothing happened."""
+        return self.coverage is not None and not self.coverage.pending
 
     @property
     def units(self) -> list[str]:
@@ -329,9 +380,28 @@ class Figures:
     def indicator(self, key: str) -> PeriodicFigure | None:
         return self.periodic.get(key)
 
-    def other_indicators(self) -> list[PeriodicFigure]:
-        """The `khac` figures (told apart by their note), in order of appearance."""
-        return [fig for fig in self.periodic.values() if fig.indicator == "khac"]
+    def other_indicators(self, *excluded: str) -> list[PeriodicFigure]:
+        """The `khac` figures (told apart by their note), in order of appearance, except
+        those whose note contains one of the `excluded` phrases (placed elsewhere)."""
+        left_out = [fold(phrase) for phrase in excluded]
+        return [
+            fig
+            for fig in self.periodic.values()
+            if fig.indicator == "khac" and not any(p in fold(fig.note) for p in left_out)
+        ]
+
+    def indicator_noted(self, phrase: str, excluding: str = "") -> PeriodicFigure | None:
+        """The first `khac` figure whose note contains `phrase` and not `excluding`
+        (accents and case ignored): "hồ sơ thủ tục hành chính", "quá hạn"."""
+        wanted, unwanted = fold(phrase), fold(excluding)
+        return next(
+            (
+                fig
+                for fig in self.other_indicators()
+                if wanted in fold(fig.note) and not (unwanted and unwanted in fold(fig.note))
+            ),
+            None,
+        )
 
     def other_results(self, *fields_wanted: str) -> list[ReportRecord]:
         """ket_qua_khac whose field (linh_vuc) is one of these, accent- and case-blind."""
@@ -350,13 +420,15 @@ class Figures:
 # --- aggregation ------------------------------------------------------------------------
 
 
-def aggregate(records: Iterable[Any], period: Period) -> Figures:
+def aggregate(records: Iterable[Any], period: Period, coverage: Coverage | None = None) -> Figures:
     """The figures of `period` from every record given (other periods' are ignored)."""
     live = [r for r in map(coerce, records) if not r.deleted]
     previous = previous_year(period)
     current = _Sections.compute(live, period)
     before = _Sections.compute(live, previous)
-    compared_kinds = {r.kind for r in live if _dated_in(r, previous)}
+    compared_kinds = (
+        {r.kind for r in live if _dated_in(r, previous)} if period.comparable else set()
+    )
     current.attach_previous(before, compared_kinds)
     plans = _plans(live, period)
     current.outgoing.planned = plans.get("doan_ra", [])
@@ -377,11 +449,23 @@ def aggregate(records: Iterable[Any], period: Period) -> Figures:
         awards=current.awards,
         periodic=current.periodic,
         narratives=current.narratives,
+        documents=current.documents,
+        events=current.events,
         difficulties=[r for r in in_round if r.kind == "kho_khan"],
         proposals=[r for r in in_round if r.kind == "de_xuat"],
         tasks=[r for r in in_round if r.kind == "phuong_huong"],
         records=sorted([r for r in live if _dated_in(r, period)] + in_round, key=lambda r: r.kind),
+        coverage=coverage,
+        by_year=_by_year(live, period),
     )
+
+
+def _by_year(records: list[ReportRecord], period: Period) -> dict[int, Figures]:
+    """The figures of each calendar year of a period spanning several."""
+    years = period.years
+    if len(years) < 2:
+        return {}
+    return {year: aggregate(records, period.clipped_to_year(year)) for year in years}
 
 
 def plan_horizon(period: Period) -> date:
@@ -420,6 +504,8 @@ class _Sections:
         "consular",
         "awards",
         "narratives",
+        "documents",
+        "events",
     )
     KINDS = {
         "outgoing": ("doan_ra",),
@@ -430,6 +516,8 @@ class _Sections:
         "registrations": ("dang_ky_pcpnn",),
         "consular": ("lanh_su",),
         "awards": ("khen_thuong",),
+        "documents": ("van_ban",),
+        "events": ("su_kien",),
     }
     NARRATIVE_KINDS = {
         "overseas_donations_vnd": "nguoi_vn_nn",
@@ -447,6 +535,8 @@ class _Sections:
         self.awards = Awards()
         self.periodic: dict[str, PeriodicFigure] = {}
         self.narratives = Narratives()
+        self.documents = Documents()
+        self.events = Events()
 
     @classmethod
     def compute(cls, records: list[ReportRecord], period: Period) -> _Sections:
@@ -465,6 +555,8 @@ class _Sections:
         sections._awards(by_kind.get("khen_thuong", []))
         sections._periodic(by_kind.get("so_lieu", []))
         sections._narratives(by_kind)
+        sections._documents(by_kind.get("van_ban", []))
+        sections._events(by_kind.get("su_kien", []))
         return sections
 
     def _outgoing(self, items: list[ReportRecord]) -> None:
@@ -501,9 +593,7 @@ class _Sections:
         section = self.agreements
         section.items = items
         section.count = len(items)
-        levels = _choice_keys("thoa_thuan", "cap_ky")
-        grouped = {level: [r for r in items if r.get("cap_ky") == level] for level in levels}
-        section.by_level = {level: rs for level, rs in grouped.items() if rs}
+        section.by_level = _grouped(items, "thoa_thuan", "cap_ky")
 
     def _aid(self, items: list[ReportRecord]) -> None:
         section = self.aid
@@ -574,6 +664,19 @@ class _Sections:
         section.border = by_kind.get("bien_gioi", [])
         section.remains = sum(r.get("so_hai_cot", 0) for r in section.border)
 
+    def _documents(self, items: list[ReportRecord]) -> None:
+        section = self.documents
+        section.items = items
+        section.count = len(items)
+        section.by_body = _grouped(items, "van_ban", "co_quan_ban_hanh")
+
+    def _events(self, items: list[ReportRecord]) -> None:
+        section = self.events
+        section.items = items
+        section.count = len(items)
+        section.with_leader = sum(1 for r in items if r.get("lanh_dao_tinh"))
+        section.foreign_guests = sum(r.get("so_dai_bieu_nn", 0) for r in items)
+
     # -- previous year ------------------------------------------------------------------
 
     def attach_previous(self, before: _Sections, compared_kinds: set[str]) -> None:
@@ -615,6 +718,15 @@ def _indicator_key(record: ReportRecord) -> str:
 
 def _choice_keys(kind: str, key: str) -> list[str]:
     return [choice for choice, _label in load_forms()[kind].field(key).choices]
+
+
+def _grouped(items: list[ReportRecord], kind: str, key: str) -> dict[str, list[ReportRecord]]:
+    """Records by the value of a choice field, in the order of its choices; empty groups
+    left out."""
+    grouped = {
+        choice: [r for r in items if r.get(key) == choice] for choice in _choice_keys(kind, key)
+    }
+    return {choice: records for choice, records in grouped.items() if records}
 
 
 def _counts(items: list[ReportRecord], kind: str, key: str) -> dict[str, int]:

@@ -10,7 +10,12 @@ Markup written in the template text itself:
 - every other non-empty line is a paragraph (write a blank line between paragraphs so the
   Markdown reads well too); `- ` and `1. ` stay as typed, as official documents do;
 - `**bold**` and `*italic*` toggle inside a paragraph, also around printed values;
-- `{{ note(text) }}` places a footnote; its text is literal.
+- `{{ note(text) }}` places a footnote; its text is literal;
+- `{{ ref(text, records) }}` prints a figure that names the records it counts (the web
+  draft links it to them; other outputs print the text);
+- `{{ gap(text) }}` writes a highlighted "[CẦN BỔ SUNG: text]": what the records cannot
+  support and an officer must fill in; `{{ review(text) }}` a highlighted "[text]" that
+  asks for a check (a carried paragraph).
 To print a literal asterisk from template text, write `{{ "*" }}`.
 """
 
@@ -23,11 +28,30 @@ LIT_OPEN = "\ue000"
 LIT_CLOSE = "\ue001"
 NOTE_OPEN = "\ue002"
 NOTE_CLOSE = "\ue003"
-MARKERS = (LIT_OPEN, LIT_CLOSE, NOTE_OPEN, NOTE_CLOSE)
+MARK_OPEN = "\ue004"
+MARK_CLOSE = "\ue005"
+REF_OPEN = "\ue006"  # REF_OPEN index REF_MID text REF_CLOSE: a figure and its records
+REF_MID = "\ue007"
+REF_CLOSE = "\ue008"
+MARKERS = (
+    LIT_OPEN,
+    LIT_CLOSE,
+    NOTE_OPEN,
+    NOTE_CLOSE,
+    MARK_OPEN,
+    MARK_CLOSE,
+    REF_OPEN,
+    REF_MID,
+    REF_CLOSE,
+)
+GAP_PREFIX = "[CẦN BỔ SUNG"
 
 _NOTE = re.compile(f"{NOTE_OPEN}(\\d+){NOTE_CLOSE}")
-_MARKER_CHARS = re.compile(f"[{LIT_OPEN}{LIT_CLOSE}]")
-_LITERAL_SPLIT = re.compile(f"([{LIT_OPEN}{LIT_CLOSE}])")
+_REF_START = re.compile(f"{REF_OPEN}\\d+{REF_MID}")
+_MARKER_CHARS = re.compile(f"[{LIT_OPEN}{LIT_CLOSE}{MARK_OPEN}{MARK_CLOSE}{REF_CLOSE}]")
+_LITERAL_SPLIT = re.compile(
+    f"({REF_OPEN}\\d+{REF_MID}|[{LIT_OPEN}{LIT_CLOSE}{MARK_OPEN}{MARK_CLOSE}{REF_CLOSE}])"
+)
 _HEADING = re.compile(r"^(#{1,4}) ")
 _EMPHASIS = re.compile(r"(\*\*|\*)")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
@@ -55,9 +79,24 @@ def note_mark(index: int) -> TemplateText:
     return TemplateText(f"{NOTE_OPEN}{index}{NOTE_CLOSE}")
 
 
+def highlighted(text: str) -> TemplateText:
+    """Literal text the writers highlight (a gap to fill, a paragraph to check)."""
+    return TemplateText(f"{MARK_OPEN}{protect(text)}{MARK_CLOSE}")
+
+
+def reference(index: int, text: str) -> TemplateText:
+    """A figure that names the records it counts (refs[index] of the rendered report)."""
+    return TemplateText(f"{REF_OPEN}{index}{REF_MID}{protect(text)}{REF_CLOSE}")
+
+
+def gap(what: str) -> TemplateText:
+    """ "[CẦN BỔ SUNG: what]", highlighted."""
+    return highlighted(f"{GAP_PREFIX}: {what}]")
+
+
 def plain(text: str) -> str:
     """Text without any marker (for heading fields, which carry no markup)."""
-    return _NOTE.sub("", _MARKER_CHARS.sub("", text))
+    return _NOTE.sub("", _MARKER_CHARS.sub("", _REF_START.sub("", text)))
 
 
 # --- Markdown ---------------------------------------------------------------------------
@@ -73,7 +112,7 @@ def markdown(source: str, notes: list[str]) -> str:
         numbers.setdefault(index, len(numbers) + 1)
         return f"[^{numbers[index]}]"
 
-    text = _NOTE.sub(mark, _MARKER_CHARS.sub("", source))
+    text = _NOTE.sub(mark, _MARKER_CHARS.sub("", _REF_START.sub("", source)))
     text = _BLANK_LINES.sub("\n\n", text).strip() + "\n"
     if numbers:
         definitions = [f"[^{n}]: {_one_line(notes[i])}" for i, n in numbers.items()]
@@ -93,6 +132,8 @@ class Span:
     text: str = ""
     bold: bool = False
     italic: bool = False
+    highlight: bool = False
+    ref: int | None = None  # index into the report's refs: the records this figure counts
     note: int | None = None  # index into the notes list: a footnote mark, no text
 
 
@@ -111,6 +152,15 @@ def parse(source: str) -> list[Block]:
     blocks: list[Block] = []
     state = _State()
     for token, literal in _tokens(source):
+        if token in (MARK_OPEN, MARK_CLOSE):
+            state.highlight = token == MARK_OPEN
+            continue
+        if token.startswith(REF_OPEN):
+            state.ref = int(token[1:-1])
+            continue
+        if token == REF_CLOSE:
+            state.ref = None
+            continue
         if literal:
             state.add_text(token)
             continue
@@ -127,6 +177,8 @@ class _State:
         self.block = Block()
         self.bold = False
         self.italic = False
+        self.highlight = False
+        self.ref: int | None = None
         self.at_start = True
 
     def add_markup(self, text: str) -> None:
@@ -157,13 +209,16 @@ class _State:
                 if self.at_start and not part.strip():
                     continue
                 self.at_start = False
-                self.block.spans.append(Span(part, self.bold, self.italic))
+                self.block.spans.append(
+                    Span(part, self.bold, self.italic, self.highlight, self.ref)
+                )
 
     def end_paragraph(self, blocks: list[Block]) -> None:
         if self.block.text.strip() or any(s.note is not None for s in self.block.spans):
             blocks.append(self.block)
         self.block = Block()
-        self.bold = self.italic = False
+        self.bold = self.italic = self.highlight = False
+        self.ref = None
         self.at_start = True
 
 
@@ -176,6 +231,8 @@ def _tokens(source: str) -> list[tuple[str, bool]]:
             depth += 1
         elif piece == LIT_CLOSE:
             depth = max(depth - 1, 0)
+        elif piece in (MARK_OPEN, MARK_CLOSE, REF_CLOSE) or piece.startswith(REF_OPEN):
+            tokens.append((piece, False))
         elif piece:
             tokens.append((piece, depth > 0))
     return tokens

@@ -8,26 +8,35 @@ official document; the .docx writer lays each block out, the Markdown is the who
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
-from domain.catalog import make_environment
+from domain.catalog import make_environment, t
 from domain.forms import load_forms
+from domain.parsing import fold
 from templates.report import markup
-from templates.report.figures import Figures
+from templates.report.figures import Figures, ReportRecord, clean_text
+from templates.report.header import Header, recipients_without
+from templates.report.standing import Standing, standing_function
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 TEMPLATES = {
     "6thang": "bao_cao_6_thang.md.j2",
     "nam": "bao_cao_nam.md.j2",
     "bo_ngoai_giao": "bao_cao_bo_ngoai_giao.md.j2",
+    "kh_dt": "bao_cao_so_kh_dt.md.j2",
 }
+# The day of the date is left blank for the signing day: "ngày      tháng 10 năm 2023".
+BLANK_DAY = "\u00a0" * 6
 PARTS = (
     "co_quan_chu_quan",
     "co_quan_ban_hanh",
@@ -54,6 +63,8 @@ class RenderedReport:
     source: str
     parts: dict[str, str]
     notes: list[str]
+    refs: list[list[int]] = field(default_factory=list)  # record ids behind each figure
+    sections: list[str] = field(default_factory=list)  # standing-text sections, in order
 
     def markdown(self) -> str:
         return markup.markdown(self.source, self.notes)
@@ -77,12 +88,24 @@ def render(template_name: str, context: dict[str, Any]) -> RenderedReport:
     env = report_environment()
     template = env.get_template(template_file(template_name))
     notes: list[str] = []
+    refs: list[list[int]] = []
+    sections: list[str] = []
 
     def note(text: object) -> markup.TemplateText:
         notes.append(_one_line(markup.plain(str(text))))
         return markup.note_mark(len(notes) - 1)
 
-    jinja_context = template.new_context({**context, "note": note})
+    def ref(text: object, records: Iterable[ReportRecord]) -> markup.TemplateText:
+        refs.append([r.id for r in records if r.id is not None])
+        return markup.reference(len(refs) - 1, str(text))
+
+    def standing(key: str) -> markup.TemplateText:
+        if key not in sections:
+            sections.append(key)
+        return context["standing"](key)
+
+    extra = {"note": note, "ref": ref, "standing": standing}
+    jinja_context = template.new_context({**context, **extra})
     try:
         source = "".join(template.root_render_func(jinja_context))
         parts = {
@@ -92,12 +115,20 @@ def render(template_name: str, context: dict[str, Any]) -> RenderedReport:
         }
     except Exception:
         env.handle_exception()
-    return RenderedReport(template_name, source, parts, notes)
+    return RenderedReport(template_name, source, parts, notes, refs, sections)
 
 
-def report_context(figures: Figures, settings: Any, compiled_on: date) -> dict[str, Any]:
+def report_context(
+    figures: Figures,
+    settings: Any,
+    compiled_on: date,
+    header: Header | None = None,
+    texts: Mapping[str, Standing] | None = None,
+) -> dict[str, Any]:
     """What every report template sees."""
     period = figures.period
+    header = header or Header()
+    signed = header.sign_date or compiled_on
     return {
         "f": figures,
         "p": period,
@@ -110,10 +141,15 @@ def report_context(figures: Figures, settings: Any, compiled_on: date) -> dict[s
         "nam_sau": period.year + 1,
         "ky_toi": period.next_phrase(),
         "ngay_lap": compiled_on,
+        # The year the plan annexes (Mẫu 04, 05) are for: the next one in an annual report.
+        "nam_ke_hoach": period.year + 1 if period.kind == "Y" else period.year,
+        "partnerships": load_partnerships(getattr(settings, "partnerships_file", None)),
+        "hdr": header,
+        "standing": standing_function(texts or {}),
         # Nghị định 30/2020: days below 10 and months 1 and 2 take a leading zero.
-        "ngay": f"{compiled_on.day:02d}",
-        "thang": f"{compiled_on.month:02d}" if compiled_on.month < 3 else str(compiled_on.month),
-        "nam": str(compiled_on.year),
+        "ngay": f"{signed.day:02d}" if header.sign_date else BLANK_DAY,
+        "thang": f"{signed.month:02d}" if signed.month < 3 else str(signed.month),
+        "nam": str(signed.year),
     }
 
 
@@ -129,8 +165,15 @@ def report_environment() -> Environment:
         nice=round_nicely,
         plain=markup.plain,
         lines=_lines,
+        cite=cite,
+        month=month_phrase,
+        at=figure_at,
+        ten_doi_tac=partner_name,
+        planned_item=planned_item,
+        without_addressee=lambda lines, addressee: recipients_without(addressee, lines),
     )
     env.globals["choice_label"] = choice_label
+    env.globals["gap"] = markup.gap
     env.globals["m"] = env.get_template("_macros.md.j2").module
     return env
 
@@ -174,6 +217,68 @@ def round_nicely(value: int) -> int:
 def choice_label(kind: str, key: str, value: str) -> str:
     """The label of a choice as activities.toml names it."""
     return dict(load_forms()[kind].field(key).choices).get(value, value)
+
+
+def load_partnerships(path: Path | None) -> list[SimpleNamespace]:
+    """The partnerships table (a CSV in the province's configuration); [] without one."""
+    if path is None or not Path(path).is_file():
+        return []
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        return [
+            SimpleNamespace(**{k.strip(): clean_text(v or "") for k, v in row.items() if k})
+            for row in csv.DictReader(handle)
+        ]
+
+
+def cite(record: ReportRecord) -> str:
+    """A document as official texts cite it: "Kế hoạch số 53/KH-UBND ngày 26/02/2021 về
+    hoạt động đối ngoại và hội nhập quốc tế năm 2021" (a subject starting with the kind's
+    name or with "về" is not repeated)."""
+    key = record.get("loai_van_ban", "khac")
+    kind = (
+        t("report.cite_other_kind")
+        if key == "khac"
+        else choice_label("van_ban", "loai_van_ban", key)
+    )
+    subject = bare(record.get("trich_yeu", ""))
+    if fold(subject).startswith(fold(kind) + " "):
+        subject = subject[len(kind) :].strip()
+    if fold(subject).startswith("ve "):
+        subject = subject[3:].strip()
+    return t(
+        "report.cite",
+        kind=kind,
+        number=record.get("so_ky_hieu", ""),
+        day=record.get("ngay_ban_hanh"),
+        subject=lower_first(subject),
+    )
+
+
+def figure_at(figures: Any, dotted: str) -> Any:
+    """ "outgoing.count" of a Figures."""
+    value = figures
+    for name in dotted.split("."):
+        value = getattr(value, name)
+    return value
+
+
+def partner_name(record: ReportRecord) -> str:
+    """Who an event was with: the partner, else the event's name."""
+    return bare(record.get("doi_tac") or record.get("ten", ""))
+
+
+def planned_item(record: ReportRecord, title_key: str) -> str:
+    """ "Hội thảo X (dự kiến tháng 11/2023)"."""
+    return t(
+        "report.planned_item",
+        name=bare(record.get(title_key, "")),
+        month=month_phrase(record.event_date),
+    )
+
+
+def month_phrase(day: date | None) -> str:
+    """ "tháng 11/2023"."""
+    return t("report.month", day=day) if day else ""
 
 
 def _lines(text: str) -> list[str]:

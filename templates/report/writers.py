@@ -1,8 +1,9 @@
-"""The three outputs of a report: Markdown, .docx and .xlsx.
+"""The outputs of a report: Markdown, .docx and two .xlsx files.
 
 `to_markdown` is the template's own text with footnotes as [^n] notes; `to_docx` lays the
-same parts out as an official document (docx_writer); `to_xlsx` writes the annex tables and
-one sheet per activity type (xlsx_writer).
+same parts out as an official document (docx_writer); `to_xlsx` writes the annex tables
+sent with the report and `to_data_xlsx` one sheet per activity type of the records it
+counts (xlsx_writer).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from templates.report import markup
 from templates.report.docx_writer import to_docx
 from templates.report.render import RenderedReport
-from templates.report.xlsx_writer import to_xlsx
+from templates.report.xlsx_writer import to_data_xlsx, to_xlsx
 
-__all__ = ["to_docx", "to_markdown", "to_plain_text", "to_xlsx"]
+__all__ = ["to_data_xlsx", "to_docx", "to_markdown", "to_plain_text", "to_xlsx"]
 
 
 def to_markdown(report: RenderedReport) -> str:

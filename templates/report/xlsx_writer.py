@@ -1,9 +1,17 @@
-"""The .xlsx writer: one sheet per annex (annexes.toml) and one per activity type.
+"""The .xlsx writers: the annexes sent with a report, and the data behind it.
 
-Annex sheets follow the seed's tables (Mẫu 04, Mẫu 05, Mẫu 06.1, conferences in 13 numbered
-columns, awards). Type sheets hold every field of every record the report counts, with the
-import/export columns of storage/transfer.py (so a sheet can be read back by `import`).
-Headers bold, widths set, text wrapped, printed landscape and fitted to the page width.
+`to_xlsx` writes the annex tables of annexes.toml, laid out as the Ministry's forms (Mẫu
+04, Mẫu 05, Mẫu 06.1 with the table of local partnerships, conferences in 13 numbered
+columns, awards by country): headers bold and boxed, a row of column numbers, widths set,
+text wrapped, printed landscape and fitted to the page width.
+
+`to_data_xlsx` writes every record the report counts, a sheet per activity type, with
+labels as column headers and values as people read them (a file for checking, kept apart
+from the annexes that are sent); it streams rows (openpyxl's write-only mode), so a
+national report's 150,000 records fit in memory. `doingoai import` reads it back.
+
+Text is always written as text: a value such as "=1+1" typed by a user never becomes a
+formula.
 """
 
 from __future__ import annotations
@@ -16,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, Template
+from jinja2.environment import TemplateExpression
 from openpyxl import Workbook
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.catalog import make_environment
-from domain.forms import load_forms
-from storage.transfer import form_columns, record_row
+from domain.forms import Form, load_forms
+from storage.transfer import label_columns
 from templates.report import render
 from templates.report.figures import Figures, ReportRecord
 
@@ -37,21 +47,48 @@ CENTRE = Alignment(wrap_text=True, horizontal="center", vertical="center")
 BODY = Font(name=FONT_NAME, size=11)
 BOLD = Font(name=FONT_NAME, size=11, bold=True)
 TITLE = Font(name=FONT_NAME, size=13, bold=True)
+ITALIC = Font(name=FONT_NAME, size=11, italic=True)
 TITLE_ROW = 2
 HEADER_ROW = 4
 DATE_FORMAT = "dd/mm/yyyy"
+FORMULA_STARTS = ("=", "+", "-", "@")
+TABLE_GAP = 2  # empty rows between two tables on one sheet
 
 
 def to_xlsx(figures: Figures, context: dict[str, Any], path: Path) -> None:
-    """Write the annexes and the per-type sheets for `figures` to `path`."""
+    """Write the annexes of `figures` to `path`; annexes naming the same sheet follow one
+    another on it."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     for annex in load_annexes():
-        _annex_sheet(workbook.create_sheet(annex.sheet[:31]), annex, figures, context)
-    for form in load_forms().values():
-        _type_sheet(workbook.create_sheet(form.key), form, figures.records_of(form.key))
+        name = annex.sheet[:31]
+        if name in workbook.sheetnames:
+            sheet = workbook[name]
+            _annex_table(sheet, annex, figures, context, sheet.max_row + 1 + TABLE_GAP)
+        else:
+            sheet = workbook.create_sheet(name)
+            _annex_table(sheet, annex, figures, context, 1)
+            _print_setup(sheet)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
+
+
+def to_data_xlsx(figures: Figures, path: Path) -> None:
+    """Write every record the report counts, a sheet per type, streaming the rows."""
+    workbook = Workbook(write_only=True)
+    by_kind: dict[str, list[ReportRecord]] = {}
+    for record in figures.records:
+        by_kind.setdefault(record.kind, []).append(record)
+    for form in load_forms().values():
+        _data_sheet(workbook, form, by_kind.get(form.key, []))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+
+
+def as_text(cell: Cell | WriteOnlyCell) -> None:
+    """Keep a string starting like a formula a string."""
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
 
 
 # --- annexes ----------------------------------------------------------------------------
@@ -71,6 +108,10 @@ class Group:
     source: str
     heading: Template
     total: Template
+    only: TemplateExpression | None = None  # rows kept: those for which it is true
+    split: TemplateExpression | None = None  # one sub-table per value, in order of first row
+    split_heading: Template | None = None
+    split_total: Template | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +119,7 @@ class Annex:
     sheet: str
     code: str
     title: Template
+    subtitle: Template | None
     province: Template
     groups: tuple[Group, ...]
     columns: tuple[Column, ...]
@@ -91,35 +133,47 @@ def load_annexes(path: Path = ANNEXES_FILE) -> tuple[Annex, ...]:
         data = tomllib.load(handle)
     env = annex_environment()
     province = env.from_string(data["province"])
-    annexes = []
-    for spec in data["annex"]:
-        columns = tuple(
-            Column(
-                header=column.get("header", ""),
-                width=column.get("width", 15),
-                stt=column.get("stt", False),
-                field=column.get("field", ""),
-                text=env.from_string(column["text"]) if "text" in column else None,
-            )
-            for column in spec["columns"]
+    return tuple(_annex(spec, env, province) for spec in data["annex"])
+
+
+def _annex(spec: dict[str, Any], env: Environment, province: Template) -> Annex:
+    columns = tuple(
+        Column(
+            header=column.get("header", ""),
+            width=column.get("width", 15),
+            stt=column.get("stt", False),
+            field=column.get("field", ""),
+            text=env.from_string(column["text"]) if "text" in column else None,
         )
-        header_rows = tuple(tuple(row) for row in spec.get("header_rows", ()))
-        annexes.append(
-            Annex(
-                sheet=spec["sheet"],
-                code=spec.get("code", ""),
-                title=env.from_string(spec["title"]),
-                province=province,
-                groups=tuple(
-                    Group(g["source"], env.from_string(g["heading"]), env.from_string(g["total"]))
-                    for g in spec["groups"]
-                ),
-                columns=columns,
-                header_rows=header_rows or (tuple(c.header for c in columns),),
-                merges=tuple(spec.get("merges", ())),
-            )
-        )
-    return tuple(annexes)
+        for column in spec["columns"]
+    )
+    header_rows = tuple(tuple(row) for row in spec.get("header_rows", ()))
+    return Annex(
+        sheet=spec["sheet"],
+        code=spec.get("code", ""),
+        title=env.from_string(spec["title"]),
+        subtitle=env.from_string(spec["subtitle"]) if "subtitle" in spec else None,
+        province=province,
+        groups=tuple(_group(group, env) for group in spec["groups"]),
+        columns=columns,
+        header_rows=header_rows or (tuple(c.header for c in columns),),
+        merges=tuple(spec.get("merges", ())),
+    )
+
+
+def _group(spec: dict[str, Any], env: Environment) -> Group:
+    def optional(key: str, maker):
+        return maker(spec[key]) if key in spec else None
+
+    return Group(
+        source=spec["source"],
+        heading=env.from_string(spec.get("heading", "")),
+        total=env.from_string(spec.get("total", "")),
+        only=optional("only", env.compile_expression),
+        split=optional("split", env.compile_expression),
+        split_heading=optional("split_heading", env.from_string),
+        split_total=optional("split_total", env.from_string),
+    )
 
 
 @cache
@@ -127,122 +181,204 @@ def annex_environment() -> Environment:
     """The catalogue's environment with the report filters; values print as they are."""
     env = make_environment()
     env.filters.update(
-        lowerfirst=render.lower_first, upperfirst=render.upper_first, bare=render.bare
+        lowerfirst=render.lower_first,
+        upperfirst=render.upper_first,
+        bare=render.bare,
+        month=render.month_phrase,
     )
     return env
 
 
-def _annex_sheet(sheet: Worksheet, annex: Annex, figures: Figures, context: dict[str, Any]):
+def _annex_table(
+    sheet: Worksheet, annex: Annex, figures: Figures, context: dict[str, Any], top: int
+) -> None:
+    """One annex table whose first line is row `top`."""
     width = len(annex.columns)
     last = get_column_letter(width)
-    sheet.cell(row=1, column=1, value=annex.province.render(context).strip()).font = BOLD
-    if annex.code:
-        sheet.cell(row=1, column=width, value=annex.code).font = BOLD
-    title = sheet.cell(row=TITLE_ROW, column=1, value=annex.title.render(context).strip())
-    title.font, title.alignment = TITLE, CENTRE
-    sheet.merge_cells(f"A{TITLE_ROW}:{last}{TITLE_ROW}")
-    sheet.row_dimensions[TITLE_ROW].height = 36
+    if top == 1:
+        sheet.cell(row=1, column=1, value=annex.province.render(context).strip()).font = BOLD
+        if annex.code:
+            sheet.cell(row=1, column=width, value=annex.code).font = BOLD
+    row = top + TITLE_ROW - 1
+    for template, font in ((annex.title, TITLE), (annex.subtitle, ITALIC)):
+        if template is None:
+            continue
+        title = sheet.cell(row=row, column=1, value=template.render(context).strip())
+        title.font, title.alignment = font, CENTRE
+        sheet.merge_cells(f"A{row}:{last}{row}")
+        sheet.row_dimensions[row].height = 36 if font is TITLE else 18
+        row += 1
+    header_top = row + 1
+    _header(sheet, annex, header_top)
+    row = header_top + len(annex.header_rows)
+    for group in annex.groups:
+        row = _group_rows(sheet, annex, group, figures, context, row)
+    for index, column in enumerate(annex.columns, 1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(
+            sheet.column_dimensions[letter].width or 0, column.width
+        )
+    if top == 1:
+        sheet.freeze_panes = sheet.cell(row=header_top + len(annex.header_rows), column=1)
+        sheet.print_title_rows = f"{header_top}:{header_top + len(annex.header_rows) - 1}"
+
+
+def _header(sheet: Worksheet, annex: Annex, top: int) -> None:
     for offset, header in enumerate(annex.header_rows):
         for index, text in enumerate(header, 1):
-            cell = sheet.cell(row=HEADER_ROW + offset, column=index, value=text or None)
+            cell = sheet.cell(row=top + offset, column=index, value=text or None)
             cell.font, cell.alignment, cell.border = BOLD, CENTRE, BOX
     for merge in annex.merges:
         min_col, min_row, max_col, max_row = range_boundaries(merge)
-        shift = HEADER_ROW - 1
         sheet.merge_cells(
-            start_row=min_row + shift,
+            start_row=min_row + top - 1,
             start_column=min_col,
-            end_row=max_row + shift,
+            end_row=max_row + top - 1,
             end_column=max_col,
         )
-    row = HEADER_ROW + len(annex.header_rows)
-    for group in annex.groups:
-        records = _source(figures, group.source)
-        heading = group.heading.render(context).strip()
-        if heading:
-            row = _banner(sheet, row, heading, width)
-        for number, record in enumerate(records, 1):
-            for index, column in enumerate(annex.columns, 1):
-                cell = sheet.cell(row=row, column=index, value=_value(column, record, number))
-                cell.font, cell.alignment, cell.border = BODY, WRAP, BOX
-                if isinstance(cell.value, date):
-                    cell.number_format = DATE_FORMAT
-            row += 1
-        total = group.total.render({**context, "n": len(records)}).strip()
-        if total:
+
+
+def _group_rows(
+    sheet: Worksheet,
+    annex: Annex,
+    group: Group,
+    figures: Figures,
+    context: dict[str, Any],
+    row: int,
+) -> int:
+    records = _source(figures, context, group.source)
+    if group.only is not None:
+        records = [r for r in records if group.only(**context, r=r)]
+    width = len(annex.columns)
+    heading = group.heading.render(context).strip()
+    if heading:
+        row = _banner(sheet, row, heading, width)
+    number = 0
+    for key, rows in _split(group, records, context):
+        if group.split_heading is not None:
+            row = _banner(sheet, row, group.split_heading.render(context, key=key).strip(), width)
+        for record in rows:
+            number += 1
+            row = _record_row(sheet, annex, record, number, row)
+        if group.split_total is not None:
+            total = group.split_total.render(context, key=key, rows=rows, n=len(rows)).strip()
             row = _banner(sheet, row, total, width)
+    total = group.total.render(context, rows=records, n=len(records)).strip()
+    return _banner(sheet, row, total, width) if total else row
+
+
+def _split(
+    group: Group, records: list[Any], context: dict[str, Any]
+) -> list[tuple[str, list[Any]]]:
+    if group.split is None:
+        return [("", records)]
+    parts: dict[str, list[Any]] = {}
+    for record in records:
+        parts.setdefault(str(group.split(**context, r=record)), []).append(record)
+    return list(parts.items())
+
+
+def _record_row(sheet: Worksheet, annex: Annex, record: Any, number: int, row: int) -> int:
     for index, column in enumerate(annex.columns, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + len(annex.header_rows), column=1)
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW + len(annex.header_rows) - 1}"
-    _print_setup(sheet)
+        cell = sheet.cell(row=row, column=index, value=_value(column, record, number))
+        cell.font, cell.alignment, cell.border = BODY, WRAP, BOX
+        as_text(cell)
+        if isinstance(cell.value, date):
+            cell.number_format = DATE_FORMAT
+    return row + 1
 
 
 def _banner(sheet: Worksheet, row: int, text: str, width: int) -> int:
     cell = sheet.cell(row=row, column=1, value=text)
-    cell.font, cell.alignment = BOLD, Alignment(vertical="center")
+    cell.font, cell.alignment = BOLD, Alignment(vertical="center", wrap_text=True)
+    as_text(cell)
     for index in range(1, width + 1):
         sheet.cell(row=row, column=index).border = BOX
     sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
     return row + 1
 
 
-def _source(figures: Figures, dotted: str) -> list[ReportRecord]:
-    value: Any = figures
-    for name in dotted.split("."):
+def _source(figures: Figures, context: dict[str, Any], dotted: str) -> list[Any]:
+    """A list named by a dotted path: from the context when its first name is there
+    (e.g. `partnerships`), from the figures otherwise (`outgoing.planned`)."""
+    first, *rest = dotted.split(".")
+    value: Any = context[first] if first in context else getattr(figures, first)
+    for name in rest:
         value = getattr(value, name)
     return list(value)
 
 
-def _value(column: Column, record: ReportRecord, number: int) -> Any:
+def _value(column: Column, record: Any, number: int) -> Any:
     if column.stt:
         return number
     if column.text is not None:
         return column.text.render(r=record).strip() or None
     if not column.field:
         return None
+    if not isinstance(record, ReportRecord):
+        return getattr(record, column.field, None) or None
     value = record.data.get(column.field)
     form = record.form
-    if value is None or value == "" or form is None or column.field not in form.by_key:
+    if value in ("", None) or form is None or column.field not in form.by_key:
         return value if value not in ("", None) else None
     kind = form.field(column.field).type
-    if kind in ("int", "money", "date", "text"):
+    if kind == "int":
+        return value or None  # an empty count is blank, not "0"
+    if kind in ("money", "date", "text"):
         return value
     return record.display(column.field)
 
 
-# --- per-type sheets --------------------------------------------------------------------
-
-
-def _type_sheet(sheet: Worksheet, form, records: list[ReportRecord]) -> None:
-    columns = form_columns(form)
-    sheet.append(columns)
-    for cell in sheet[1]:
-        cell.font, cell.alignment = BOLD, CENTRE
-    widths = [len(column) for column in columns]
-    for number, record in enumerate(records):
-        row = record_row(form, record.unit, record.values)
-        line = [row[c] for c in columns]
-        sheet.append(line)
-        if number < 200:
-            widths = [max(w, len(v)) for w, v in zip(widths, line, strict=True)]
-    for line in sheet.iter_rows(min_row=2):
-        for cell in line:
-            cell.alignment = WRAP
-    for index, width in enumerate(widths, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 10), 60)
-    sheet.freeze_panes = "A2"
-    if records:
-        sheet.auto_filter.ref = sheet.dimensions
-    sheet.print_title_rows = "1:1"
-    _print_setup(sheet)
-
-
 def _print_setup(sheet: Worksheet) -> None:
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
     sheet.print_options.horizontalCentered = True
     sheet.page_margins.left = sheet.page_margins.right = 0.4
+
+
+# --- the data file ----------------------------------------------------------------------
+
+
+def _data_sheet(workbook: Workbook, form: Form, records: list[ReportRecord]) -> None:
+    sheet = workbook.create_sheet(form.key)
+    keys, labels = label_columns(form)
+    widths = [len(label) for label in labels]
+    rows = [[_data_value(form, record, key) for key in keys] for record in records]
+    for line in rows[:200]:
+        widths = [max(w, len(_shown(v))) for w, v in zip(widths, line, strict=True)]
+    for index, width in enumerate(widths, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 10), 60)
+    sheet.freeze_panes = "A2"
+    _print_setup(sheet)
+    sheet.print_title_rows = "1:1"
+    sheet.append([_cell(sheet, label, BOLD, CENTRE) for label in labels])
+    for line in rows:
+        sheet.append([_cell(sheet, value, BODY, WRAP) for value in line])
+
+
+def _data_value(form: Form, record: ReportRecord, key: str) -> Any:
+    if key == "loai":
+        return form.label
+    if key == "don_vi":
+        return record.unit
+    value = record.data.get(key)
+    if value is None or value == "":
+        return None
+    kind = form.field(key).type
+    return value if kind in ("int", "money", "date", "text") else record.display(key)
+
+
+def _cell(sheet, value: Any, font: Font, alignment: Alignment) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.font, cell.alignment = font, alignment
+    as_text(cell)
+    if isinstance(value, date):
+        cell.number_format = DATE_FORMAT
+    return cell
+
+
+def _shown(value: Any) -> str:
+    return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value or "")
