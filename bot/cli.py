@@ -14,11 +14,14 @@ from pydantic import ValidationError
 from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
+from bot.doctor import run_doctor
 from bot.report_cli import add_report_parser, run_report
 from domain.catalog import t
 from domain.parsing import ParseError, parse_date
 from domain.settings import Settings, settings_problems
+from storage import db as database
 from storage import repo
+from storage.copy import TargetNotEmpty, copy_database
 from storage.transfer import export_records, import_records
 from storage.units_file import import_units
 
@@ -35,11 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("run", help=t("cli.run"))
+    commands.add_parser("doctor", help=t("cli.doctor"))
     chat_cmd = commands.add_parser("chat", help=t("cli.chat"))
     chat_cmd.add_argument("--as", dest="user", default="demo", help=t("cli.chat_as"))
 
     db_cmd = commands.add_parser("db", help=t("cli.db"))
-    db_cmd.add_argument("action", choices=["upgrade"])
+    db_cmd.add_argument("action", choices=["upgrade", "copy"])
+    db_cmd.add_argument("--to", dest="target", default="", help=t("cli.db_copy_to"))
 
     invite = commands.add_parser("invite", help=t("cli.invite"))
     invite.add_argument("--unit", default="", help=t("cli.invite_unit"))
@@ -95,7 +100,28 @@ async def _chat(app: App, args: argparse.Namespace) -> int:
 
 
 async def _db(app: App, args: argparse.Namespace) -> int:
-    print(t("cli.db_done"))  # open_app has already applied the migrations
+    if args.action == "upgrade":
+        print(t("cli.db_done"))  # open_app has already applied the migrations
+        return 0
+    if not args.target:
+        print(t("cli.db_copy_need_target"), file=sys.stderr)
+        return 2
+    target = database.create_engine(args.target)
+    try:
+        await database.upgrade(target)
+        counts = await copy_database(app.db_engine, target)
+    except TargetNotEmpty as error:
+        print(t("cli.db_copy_not_empty", tables=", ".join(error.tables)), file=sys.stderr)
+        return 2
+    finally:
+        await target.dispose()
+    for count in counts:
+        print(t("cli.db_copy_line", table=count.table, source=count.source, target=count.target,
+                ok=count.matches))  # fmt: skip
+    if not all(count.matches for count in counts):
+        print(t("cli.db_copy_mismatch"), file=sys.stderr)
+        return 1
+    print(t("cli.db_copy_done", rows=sum(c.target for c in counts)))
     return 0
 
 
@@ -185,6 +211,8 @@ async def _main(args: argparse.Namespace) -> int:
             print(f"  {line}", file=sys.stderr)
         return 2
     logs.configure(settings)
+    if args.command == "doctor":  # checks the database as it is: no migration, no units
+        return await run_doctor(settings)
     app = await open_app(settings)
     try:
         return await COMMANDS[args.command](app, args)

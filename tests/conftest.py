@@ -21,10 +21,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    """Settings for a test; scripted users type far faster than people, so flood damping
-    is off unless a test sets it."""
+    """Settings on a fresh database (unless `database_url` is given). Scripted users type
+    far faster than people, so flood damping is off unless a test sets it."""
+    overrides.setdefault("database_url", databases.database_url())
     overrides.setdefault("flood_burst", 100_000)
-    return Settings(data_dir=data_dir, database_url=databases.database_url(), **overrides)
+    return Settings(data_dir=data_dir, **overrides)
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
