@@ -437,6 +437,7 @@ def doingoai_settings(data_dir: Path, fake: FakeTelegramAPI, mode: str, port: in
         listen_host="127.0.0.1",
         listen_port=port,
         telegram_concurrency=args.concurrency,
+        flood_burst=10**6,  # scripted chats measure capacity; people are damped far sooner
     )
 
 

@@ -15,7 +15,7 @@ from handlers.engine import Engine
 from handlers.signin import LOGIN_PATH
 from storage import db as database
 from storage import repo, web_auth
-from storage.models import Identity, Member, Unit
+from storage.models import Identity, Invite, Member, Unit
 from storage.units_file import import_units
 
 
@@ -43,11 +43,13 @@ async def open_app(settings: Settings, clock=None) -> App:
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:
-    """On a database where nobody is registered yet, fresh invite codes for trying the bot:
-    a coordinator and the demo unit's focal point. None once people use it for real."""
+    """On an empty database (nobody registered, no invite ever made), invite codes for
+    trying the bot: a coordinator and the demo unit's focal point. None on any other
+    database, so pointing the terminal chat at a real one never mints codes."""
     ttl = timedelta(days=app.settings.invite_ttl_days)
     async with app.sessions() as db, db.begin():
-        if await db.scalar(select(func.count(Identity.id))):
+        registered = await db.scalar(select(func.count(Identity.id)))
+        if registered or await db.scalar(select(func.count(Invite.id))):
             return None
         unit = await repo.unit_by_name(db, app.settings.demo_focal_unit)
         codes = {

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
 from bot.console import chat
@@ -16,7 +18,7 @@ from bot.doctor import run_doctor
 from bot.report_cli import add_report_parser, run_report
 from domain.catalog import t
 from domain.parsing import ParseError, parse_date
-from domain.settings import Settings
+from domain.settings import Settings, settings_problems
 from storage import db as database
 from storage import repo
 from storage.copy import TargetNotEmpty, copy_database
@@ -84,14 +86,16 @@ async def _run(app: App, args: argparse.Namespace) -> int:
 async def _chat(app: App, args: argparse.Namespace) -> int:
     async with app.sessions() as db:
         registered = await repo.person_by_identity(db, "console", args.user)
-    if registered is None:
+    if registered is not None:
+        print(t("cli.welcome_back", name=registered.name), flush=True)
+    else:
         codes = await demo_invites(app)
         if codes is None:
             print(t("cli.not_registered_hint"), flush=True)
         else:
             banner = t("cli.demo_banner", unit=app.settings.demo_focal_unit, codes=codes)
             print(banner, flush=True)
-    await chat(app.engine, args.user)
+    await chat(app.engine, args.user, resume=registered is not None)
     return 0
 
 
@@ -199,7 +203,13 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
 
 
 async def _main(args: argparse.Namespace) -> int:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # e.g. DOINGOAI_INVITE_TTL_DAYS=-1
+        print(t("cli.bad_settings"), file=sys.stderr)
+        for line in settings_problems(error):
+            print(f"  {line}", file=sys.stderr)
+        return 2
     logs.configure(settings)
     if args.command == "doctor":  # checks the database as it is: no migration, no units
         return await run_doctor(settings)

@@ -41,7 +41,9 @@ async def run_round(app: App, args: argparse.Namespace) -> int:
         await store.ensure_rounds(db, recurring_rounds(today.year, app.settings))
         if args.action == "list":
             for round_ in await store.all_rounds(db):
-                print(t("cli.round_line", round=round_, label=round_label(round_.id)))
+                print(
+                    t("cli.round_line", round=round_, label=round_label(round_.id, round_.message))
+                )
             return 0
         if args.end < args.start:
             print(t("errors.end_before_start"), file=sys.stderr)
@@ -80,7 +82,7 @@ async def run_status(app: App, args: argparse.Namespace) -> int:
             print(
                 t(
                     "rounds.progress",
-                    label=round_label(round_.id),
+                    label=round_label(round_.id, round_.message),
                     deadline=round_.deadline,
                     days=(round_.deadline - now.date()).days,
                     rows=rows,

@@ -40,9 +40,11 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
+# Edited messages are asked for only to say that an edit changes nothing.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MENU_COMMANDS = (
-    "moi", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "web", "baocao", "tiendo",
-    "donvi", "taoma",
+    "moi", "nhanh", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "web", "baocao",
+    "tiendo", "donvi", "taoma",
 )  # fmt: skip
 
 
@@ -102,11 +104,11 @@ class TelegramChannel:
             await self.application.bot.set_webhook(
                 url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
                 secret_token=settings.telegram_webhook_secret or None,
-                allowed_updates=["message", "callback_query"],
+                allowed_updates=ALLOWED_UPDATES,
             )
         else:
             await self.application.updater.start_polling(
-                poll_interval=0, timeout=10, allowed_updates=["message", "callback_query"]
+                poll_interval=0, timeout=10, allowed_updates=ALLOWED_UPDATES
             )
 
     async def stop(self) -> None:
@@ -150,6 +152,9 @@ class TelegramChannel:
         query = update.callback_query
         if query is not None:
             await self._acknowledge(query)
+        if update.edited_message is not None:  # an earlier answer is not changed by an edit
+            await self.send(Outgoing(text=t("telegram.edit_not_applied"), chat_id=str(chat.id)))
+            return
         message = update.message
         if query is None and (message is None or message.text is None):
             await self.send(Outgoing(text=t("errors.text_only"), chat_id=str(chat.id)))

@@ -26,13 +26,21 @@ Number reading rules (shared by `parse_int` and `parse_money`):
 Counts (`parse_int`) may carry unit words after the number ("12 người"),
 which are ignored, except a multiplier word right after it ("1,5 nghìn" =
 1500; "tr" is not one here, as it abbreviates "trang"); the value must be
-whole ("2,5" is rejected).
+whole ("2,5" is rejected). "không có" is 0.
+
+Counts and amounts may start with a word saying they are approximate
+("khoảng 15", "trên 600 nghìn"), which is dropped: the figure is what is known.
+Numbers of more than 18 digits are rejected as typing mistakes.
 
 Money may be written in parts with decreasing multipliers ("3 triệu 500
 nghìn", "2 tỷ 200 triệu"); a last bare group of exactly three digits counts in
 the next lower unit ("3 triệu 500" = 3,500,000), and "rưỡi" adds half of the
-preceding multiplier ("3 triệu rưỡi"). Currency words and symbols are ignored;
-the amount is rounded half up to a whole unit.
+preceding multiplier ("3 triệu rưỡi"). A currency word or symbol ("đồng",
+"VNĐ", "USD", "$", "đô la", "euro"…) is returned with the amount, exact (the
+form knows its field's currency and how to round); several different ones are
+rejected.
+
+Every parser raises only `ParseError`, whatever the input.
 """
 
 from __future__ import annotations
@@ -41,7 +49,10 @@ import datetime
 import re
 import unicodedata
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from typing import NamedTuple
+
+from domain.telex import untelex
 
 __all__ = [
     "ParseError",
@@ -49,6 +60,7 @@ __all__ = [
     "nfc",
     "parse_choice",
     "parse_date",
+    "parse_date_range",
     "parse_int",
     "parse_money",
     "parse_text",
@@ -129,6 +141,7 @@ def parse_text(raw: str, max_len: int) -> str:
 # Numbers
 # ---------------------------------------------------------------------------
 
+MAX_DIGITS = 18  # longer numbers are typing mistakes (and stay exact in a Decimal)
 _NUMBER = r"\d{1,3}(?: \d{3})+(?![\d.,])|\d+(?:[.,]\d+)*"
 _MULTIPLIERS: dict[str, int] = {
     "k": 10**3,
@@ -140,7 +153,13 @@ _MULTIPLIERS: dict[str, int] = {
     "ti": 10**9,
 }
 _HALF_WORDS = frozenset({"ruoi"})
-_CURRENCY_WORDS = frozenset({"d", "dong", "vnd", "usd", "do", "dola", "dollar", "dollars"})
+# "khoảng 15", "trên 600 nghìn", "~200": the figure is kept, the hedge dropped.
+_APPROXIMATELY = re.compile(
+    r"^(?:(?:khoang|tam|chung|xap xi|gan|hon|tren|uoc tinh|uoc|ca|co|do)\b\s*|[~≈]\s*)+"
+)
+NONE_WORDS = frozenset(
+    {"khong", "khong co", "ko", "ko co", "k co", "kg co", "chua co", "khong ai", "khong co ai"}
+)
 
 
 def _grouped(groups: Sequence[str], fraction: str = "") -> Decimal | None:
@@ -159,6 +178,8 @@ def _read_number(token: str, *, multiplier: bool) -> Decimal | None:
     """Read one number token following the module's rules; None when malformed."""
     parts = re.split(r"([.,])", token.replace(" ", ""))
     digits, seps = parts[0::2], parts[1::2]
+    if sum(len(group) for group in digits) > MAX_DIGITS:
+        raise ParseError("number_too_long")
     if not seps:
         return Decimal(digits[0])
     if "." in seps and "," in seps:
@@ -177,16 +198,24 @@ def _is_whole(value: Decimal) -> bool:
     return value == value.to_integral_value()
 
 
+def _figure_text(raw: str) -> str:
+    """Folded text of a count or an amount, without its hedge ("khoảng") or end dot."""
+    text = fold(raw).replace("\u2212", "-").strip(_EDGE_PUNCTUATION + " ")
+    return _APPROXIMATELY.sub("", text)
+
+
 # "tr" is left out for counts: there it usually abbreviates "trang" (pages).
 _INT_MULTIPLIERS = {word: scale for word, scale in _MULTIPLIERS.items() if word != "tr"}
 _INT_SHAPE = re.compile(rf"([-+]?)\s*({_NUMBER})\s*([a-z]+(?:\s+[a-z]+)*)?")
 
 
 def parse_int(raw: str, minimum: int | None = None) -> int:
-    """Read a whole number such as "1.700", "1 700", "12 người" or "1,5 nghìn"."""
-    text = fold(raw).replace("\u2212", "-")
+    """Read a whole number such as "1.700", "1 700", "khoảng 12 người" or "1,5 nghìn"."""
+    text = _figure_text(raw)
     if not text:
         raise ParseError("empty")
+    if text in NONE_WORDS:
+        text = "0"
     match = _INT_SHAPE.fullmatch(text)
     if match is None:
         raise ParseError("not_integer")
@@ -209,32 +238,60 @@ def parse_int(raw: str, minimum: int | None = None) -> int:
 # Money
 # ---------------------------------------------------------------------------
 
-_MONEY_TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUMBER})|(?P<word>[a-z]+)|(?P<sym>[$₫]))")
-_DOLLAR_PHRASE = re.compile(r"\bdo\s+la\b")
+
+class Money(NamedTuple):
+    """An amount as typed: exact, with the currency named (ISO code) or None."""
+
+    amount: Decimal
+    currency: str | None
+
+
+_CURRENCY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("d", "dong", "vnd", "vn d"), "VND"),
+    **dict.fromkeys(("usd", "do", "dola", "dollar", "dollars", "us"), "USD"),
+    **dict.fromkeys(("eur", "euro", "euros"), "EUR"),
+    **dict.fromkeys(("yen", "jpy"), "JPY"),
+    **dict.fromkeys(("won", "krw"), "KRW"),
+    **dict.fromkeys(("te", "cny", "ndt", "rmb"), "CNY"),
+    **dict.fromkeys(("bat", "baht", "thb"), "THB"),
+    **dict.fromkeys(("kip", "lak"), "LAK"),
+}
+_CURRENCY_SYMBOLS = {"$": "USD", "₫": "VND", "€": "EUR", "¥": "JPY", "₩": "KRW", "฿": "THB"}
+_CURRENCY_PHRASES = (
+    (re.compile(r"\bdo\s+la(?:\s+my)?\b"), "usd"),
+    (re.compile(r"\bnhan\s+dan\s+te\b"), "cny"),
+    (re.compile(r"\bdong\s+viet\s+nam\b"), "vnd"),
+)
+_MONEY_TOKEN = re.compile(rf"\s*(?:(?P<num>{_NUMBER})|(?P<word>[a-z]+)|(?P<sym>[$₫€¥₩฿]))")
 
 # One part of an amount: (number text, multiplier or None, followed by "rưỡi").
 _Part = tuple[str, int | None, bool]
 
 
-def _money_tokens(text: str) -> list[tuple[str, str]] | None:
-    """Split folded money text into ("num"|"mul"|"half", text) tokens; drop currency."""
+def _money_tokens(text: str) -> tuple[list[tuple[str, str]], set[str]] | None:
+    """Split folded money text into ("num"|"mul"|"half", text) tokens and the currencies."""
     tokens: list[tuple[str, str]] = []
+    currencies: set[str] = set()
     pos = 0
     while pos < len(text):
         match = _MONEY_TOKEN.match(text, pos)
         if match is None:
             return None
         pos = match.end()
-        number, word = match["num"], match["word"]
+        number, word, symbol = match["num"], match["word"], match["sym"]
         if number is not None:
             tokens.append(("num", number))
+        elif symbol is not None:
+            currencies.add(_CURRENCY_SYMBOLS[symbol])
         elif word in _MULTIPLIERS:
             tokens.append(("mul", word))
         elif word in _HALF_WORDS:
             tokens.append(("half", word))
-        elif word is not None and word not in _CURRENCY_WORDS:
-            return None  # an unknown word; currency words and symbols are skipped
-    return tokens
+        elif word in _CURRENCY_WORDS:
+            currencies.add(_CURRENCY_WORDS[word])
+        else:
+            return None  # an unknown word
+    return tokens, currencies
 
 
 def _money_parts(tokens: list[tuple[str, str]]) -> list[_Part] | None:
@@ -274,6 +331,8 @@ def _later_part_value(part: _Part, previous: _Part, is_last: bool) -> Decimal | 
     previous_scale, previous_half = previous[1], previous[2]
     if previous_scale is None or previous_half or not number.isdigit():
         return None
+    if len(number) > MAX_DIGITS:
+        raise ParseError("number_too_long")
     if scale is None:
         # "3 triệu 500": a last bare group of exactly three digits, next lower unit.
         if not is_last or len(number) != 3:
@@ -297,17 +356,27 @@ def _money_value(parts: list[_Part]) -> Decimal | None:
     return total
 
 
-def parse_money(raw: str) -> int:
-    """Read an amount such as "2.500.000", "600 nghìn", "1,1 triệu" or "2 tỷ 200 triệu"."""
-    text = _DOLLAR_PHRASE.sub("usd", fold(raw))
+def parse_money(raw: str) -> Money:
+    """Read an amount such as "2.500.000", "600 nghìn USD", "1,1 triệu đồng" or
+    "2 tỷ 200 triệu"; "không có" is 0."""
+    text = _figure_text(raw)
+    for phrase, word in _CURRENCY_PHRASES:
+        text = phrase.sub(word, text)
     if not text:
         raise ParseError("empty")
-    tokens = _money_tokens(text)
+    if text in NONE_WORDS:
+        return Money(Decimal(0), None)
+    found = _money_tokens(text)
+    if found is None:
+        raise ParseError("not_money")
+    tokens, currencies = found
+    if len(currencies) > 1:
+        raise ParseError("two_currencies")
     parts = _money_parts(tokens) if tokens else None
     value = _money_value(parts) if parts else None
     if value is None:
         raise ParseError("not_money")
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return Money(value, next(iter(currencies), None))
 
 
 # ---------------------------------------------------------------------------
@@ -325,12 +394,13 @@ _RELATIVE_DAYS: dict[str, int] = {
 _DAY_FIRST = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*([/.\-])\s*(\d{1,2})(?:\s*\2\s*(\d{4}|\d{2}))?")
 _YEAR_FIRST = re.compile(r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})")
 _IN_WORDS = re.compile(r"(?:ngay\s+)?(\d{1,2})\s+thang\s+(\d{1,2})(?:\s*,?\s*nam\s+(\d{4}|\d{2}))?")
+_DAY_ONLY = re.compile(r"(?:ngay\s*)?(\d{1,2})")
 _MIN_YEAR = 1975
 _MAX_YEARS_AHEAD = 10
 
 
-def _date_parts(text: str, today: datetime.date) -> tuple[int, int, int] | None:
-    """Find (day, month, year) in folded text; None when the shape is unknown."""
+def _date_parts(text: str) -> tuple[int, int, int | None] | None:
+    """Find (day, month, year or None) in folded text; None when the shape is unknown."""
     if match := _YEAR_FIRST.fullmatch(text):
         return int(match[4]), int(match[3]), int(match[1])
     if match := _DAY_FIRST.fullmatch(text):
@@ -340,7 +410,7 @@ def _date_parts(text: str, today: datetime.date) -> tuple[int, int, int] | None:
     else:
         return None
     if year is None:
-        return int(day), int(month), today.year
+        return int(day), int(month), None
     return int(day), int(month), int(year) + (2000 if len(year) == 2 else 0)
 
 
@@ -353,17 +423,91 @@ def _build_date(day: int, month: int, year: int, today: datetime.date) -> dateti
         raise ParseError("impossible_date", day=day, month=month, year=year) from None
 
 
-def parse_date(raw: str, today: datetime.date) -> datetime.date:
-    """Read a date such as "12/3/2023", "12 tháng 3" or "hôm qua", relative to `today`."""
-    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
+def _yearless(
+    day: int,
+    month: int,
+    today: datetime.date,
+    after: datetime.date | None,
+    before: datetime.date | None,
+) -> datetime.date:
+    """A date typed without its year: the year of the date it follows (`after`) or
+    precedes (`before`), moved by one when needed to keep the order; else this year."""
+    if after is not None:
+        found = _build_date(day, month, after.year, today)
+        return found if found >= after else _build_date(day, month, after.year + 1, today)
+    if before is not None:
+        found = _build_date(day, month, before.year, today)
+        return found if found <= before else _build_date(day, month, before.year - 1, today)
+    return _build_date(day, month, today.year, today)
+
+
+def _date_text(raw: str) -> str:
+    return fold(raw).strip(_EDGE_PUNCTUATION + " ")
+
+
+def parse_date(
+    raw: str,
+    today: datetime.date,
+    after: datetime.date | None = None,
+    before: datetime.date | None = None,
+) -> datetime.date:
+    """Read a date such as "12/3/2023", "12 tháng 3" or "hôm qua", relative to `today`.
+    Without a year it takes the year of `after` (the date it follows), else of `before`,
+    else this year's."""
+    text = _date_text(raw)
     if not text:
         raise ParseError("empty")
     if text in _RELATIVE_DAYS:
         return today + datetime.timedelta(days=_RELATIVE_DAYS[text])
-    parts = _date_parts(text, today)
+    parts = _date_parts(text)
     if parts is None:
         raise ParseError("not_date")
-    return _build_date(*parts, today)
+    day, month, year = parts
+    if year is None:
+        return _yearless(day, month, today, after, before)
+    return _build_date(day, month, year, today)
+
+
+_RANGE_START = re.compile(r"^(?:tu\s+)?(?:ngay\s+)?")
+_RANGE_SEPARATOR = re.compile(r"\s*(?:\bden(?:\s+ngay)?\b|\btoi\b|[-–—→]|\bva\b)\s*")
+
+
+def _range_start(text: str, end: datetime.date, today: datetime.date) -> datetime.date:
+    """The first date of a range: a day alone ("12" of "12-15/3") takes the end's month."""
+    if match := _DAY_ONLY.fullmatch(text):
+        day = int(match[1])
+        start = _build_date_or_none(day, end.month, end.year, today)
+        if start is None or start > end:
+            raise ParseError("impossible_date", day=day, month=end.month, year=end.year)
+        return start
+    return parse_date(text, today, before=end)
+
+
+def _build_date_or_none(
+    day: int, month: int, year: int, today: datetime.date
+) -> datetime.date | None:
+    try:
+        return _build_date(day, month, year, today)
+    except ParseError:
+        return None
+
+
+def parse_date_range(raw: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """Two dates in one answer: "từ 12/3 đến 15/3/2023", "12-15/3/2023", "12/3 - 15/3".
+    The first takes its missing year (and month) from the second."""
+    text = _RANGE_START.sub("", _date_text(raw), count=1)
+    error = ParseError("not_range")
+    for separator in _RANGE_SEPARATOR.finditer(text):
+        left, right = text[: separator.start()], text[separator.end() :]
+        if not left or not right:
+            continue
+        try:
+            end = parse_date(right, today)
+            return _range_start(left, end, today), end
+        except ParseError as problem:
+            if problem.code != "not_date":
+                error = problem
+    raise error
 
 
 # ---------------------------------------------------------------------------
@@ -389,16 +533,24 @@ def _strip_polite(words: list[str]) -> list[str]:
     return words
 
 
-def parse_yes_no(raw: str) -> bool:
-    """Read yes/no answers such as "có", "ko", "đúng", "chưa"."""
-    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
-    if not text:
-        raise ParseError("empty")
+def _yes_no(text: str) -> bool | None:
     answer = " ".join(_strip_polite(text.replace(",", " ").split()))
     if answer in _YES:
         return True
     if answer in _NO:
         return False
+    return None
+
+
+def parse_yes_no(raw: str) -> bool:
+    """Read yes/no answers such as "có", "ko", "đúng", "chưa" (or Telex "cos")."""
+    text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
+    if not text:
+        raise ParseError("empty")
+    for candidate in (text, untelex(text)):
+        answer = _yes_no(candidate)
+        if answer is not None:
+            return answer
     raise ParseError("not_yes_no")
 
 
@@ -406,7 +558,7 @@ def parse_yes_no(raw: str) -> bool:
 # Choices
 # ---------------------------------------------------------------------------
 
-_CHOICE_NUMBER = re.compile(r"(?:so\s*)?(\d+)\s*[.)]?")
+_CHOICE_NUMBER = re.compile(r"(?:so\s*)?(\d{1,6})\s*[.)]?")
 _MIN_PREFIX = 3
 
 
@@ -421,24 +573,29 @@ def _choice_by_number(text: str, choices: Sequence[tuple[str, str]]) -> str | No
 
 
 def _choice_by_name(text: str, choices: Sequence[tuple[str, str]]) -> str | None:
-    text = loose(text)
+    """The choice named exactly, else the only one whose label starts with the words, else
+    the only one whose label holds them as whole words ("biên dịch": "Số trang biên dịch")."""
     for key, label in choices:
         if text in (loose(key), loose(label)):
             return key
     if len(text) < _MIN_PREFIX:
         return None
-    matches = [key for key, label in choices if loose(label).startswith(text)]
-    return matches[0] if len(matches) == 1 else None
+    for found in (str.startswith, lambda label, words: f" {words} " in f" {label} "):
+        matches = [key for key, label in choices if found(loose(label), text)]
+        if len(matches) == 1:
+            return matches[0]
+    return None
 
 
 def parse_choice(raw: str, choices: Sequence[tuple[str, str]]) -> str:
-    """Pick a key from (key, label) pairs by number, key, label or label prefix."""
+    """Pick a key from (key, label) pairs by number, key, label or label prefix (typed
+    with or without accents, or in Telex without conversion)."""
     text = fold(raw).strip(_EDGE_PUNCTUATION + " ")
     if not text:
         raise ParseError("empty")
     key = _choice_by_number(text, choices)
-    if key is None:
-        key = _choice_by_name(text, choices)
+    for candidate in (loose(text), untelex(loose(text))):
+        key = key or _choice_by_name(candidate, choices)
     if key is None:
         raise ParseError("not_choice", count=len(choices))
     return key

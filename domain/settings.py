@@ -5,18 +5,29 @@ Everything that differs between provinces or deployments lives here, never in co
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.catalog import has, t
+from domain.periods import DayMonth
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "DOINGOAI_"
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+Positive = Annotated[int, Field(gt=0)]
+NotNegative = Annotated[int, Field(ge=0)]
+Mode = Literal["polling", "webhook"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DOINGOAI_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     data_dir: Path = Path("data")
     database_url: str = ""
@@ -32,31 +43,35 @@ class Settings(BaseSettings):
     partnerships_file: Path = PROJECT_ROOT / "config" / "ha-tinh" / "quan-he-dia-phuong.csv"
 
     # Invites and the demo set-up created on first run of the terminal chat.
-    invite_ttl_days: int = 14
+    invite_ttl_days: Positive = 14
     demo_focal_unit: str = "Sở Ngoại vụ"
 
     # Conversation.
-    page_size: int = 8
+    page_size: Annotated[int, Field(ge=2, le=50)] = 8
+    # Messages one person may send in a burst, and per minute after it; beyond that the bot
+    # answers once that it is too fast and ignores the flood until it slows down.
+    flood_burst: Positive = 20
+    flood_per_minute: Positive = 40
 
     # Telegram: no token means the terminal chat. Mode "polling" or "webhook".
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_file_base_url: str = "https://api.telegram.org/file/bot"
-    telegram_mode: str = "polling"
+    telegram_mode: Mode = "polling"
     telegram_webhook_secret: str = ""
     # Updates handled at once (the engine serialises database work; this overlaps sending).
-    telegram_concurrency: int = 8
+    telegram_concurrency: Positive = 8
     # Outgoing messages per second, spread evenly (Telegram allows about 30 overall).
-    telegram_messages_per_second: float = 29.0
-    send_retries: int = 3
+    telegram_messages_per_second: Annotated[float, Field(gt=0)] = 29.0
+    send_retries: NotNegative = 3
 
     # Zalo Bot Platform: no token means no Zalo. Mode "polling" or "webhook".
     zalo_bot_token: str = ""
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
-    zalo_mode: str = "polling"
+    zalo_mode: Mode = "polling"
     zalo_webhook_secret: str = ""
     # Generated files offered by link (Zalo cannot send documents) expire after this.
-    file_link_hours: int = 24
+    file_link_hours: Positive = 24
 
     # Logs: "text" lines or "json" (one object a line, for a log collector); the level.
     # Tokens and secrets are never written, whatever the format.
@@ -66,18 +81,18 @@ class Settings(BaseSettings):
     # The backend (health check, webhooks, file downloads).
     public_base_url: str = ""
     listen_host: str = "127.0.0.1"
-    listen_port: int = 8080
+    listen_port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port
 
     # The web workspace (pages under /web/ on the backend): a sign-in link asked for in
     # the chat stays valid this long; a session ends after this long, or idle this long;
     # password sign-ins are refused after this many failures in the window.
-    web_login_minutes: int = 10
-    web_session_hours: int = 12
-    web_idle_minutes: int = 120
-    web_signin_max_failures: int = 5
-    web_signin_window_minutes: int = 15
+    web_login_minutes: Positive = 10
+    web_session_hours: Positive = 12
+    web_idle_minutes: Positive = 120
+    web_signin_max_failures: Positive = 5
+    web_signin_window_minutes: Positive = 15
     # Rows per page of the web records table.
-    web_page_size: int = 50
+    web_page_size: Positive = 50
     # For invite deep links and QR codes: the Telegram bot's @username (t.me/<name>?start=)
     # and the Zalo bot's link (zalo.me/...; Zalo has no start parameter, the code is typed).
     telegram_bot_username: str = ""
@@ -89,16 +104,16 @@ class Settings(BaseSettings):
     round_y_period: tuple[str, str] = ("1/1", "31/12")
     round_h1_deadline: str = "25/5"
     round_y_deadline: str = "10/10"
-    round_grace_days: int = 5
-    reminder_offsets_days: list[int] = [7, 3, 1, 0]
+    round_grace_days: NotNegative = 5
+    reminder_offsets_days: list[NotNegative] = [7, 3, 1, 0]
     reminder_time: str = "08:00"
-    reminder_overdue_days: int = 1
+    reminder_overdue_days: NotNegative = 1
     quiet_hours: tuple[str, str] = ("21:00", "07:00")
-    reminder_max_attempts: int = 4
+    reminder_max_attempts: Positive = 4
     # Reminders sent at once in a wave (the rate limiter paces the messenger).
-    reminder_concurrency: int = 16
+    reminder_concurrency: Positive = 16
     # /tiendo keeps showing a round this many days after its deadline.
-    progress_days_after_deadline: int = 90
+    progress_days_after_deadline: NotNegative = 90
 
     # Reports (Nghị định 30/2020/NĐ-CP heading, signature and recipients of the
     # Department's reports; templates may override them, e.g. the report to the Ministry).
@@ -112,6 +127,33 @@ class Settings(BaseSettings):
         "Ban Giám đốc Sở;",
         "Lưu: VT, VPTTr.",
     ]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError) as error:
+            raise ValueError("timezone") from error
+        return value
+
+    @field_validator("reminder_time", "quiet_hours")
+    @classmethod
+    def _clock_times(cls, value: str | tuple[str, str]) -> str | tuple[str, str]:
+        for text in (value,) if isinstance(value, str) else value:
+            if not _CLOCK.match(text):
+                raise ValueError("clock")
+        return value
+
+    @field_validator("round_h1_deadline", "round_y_deadline", "round_h1_period", "round_y_period")
+    @classmethod
+    def _days_of_year(cls, value: str | tuple[str, str]) -> str | tuple[str, str]:
+        for text in (value,) if isinstance(value, str) else value:
+            try:
+                DayMonth.parse(text)
+            except ValueError as error:
+                raise ValueError("day_month") from error
+        return value
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -130,3 +172,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'doingoai.db').resolve()}"
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One Vietnamese line per wrong setting: its variable, the value and what it must be."""
+    lines = []
+    for problem in error.errors():
+        name = ENV_PREFIX + str(problem["loc"][0]).upper() if problem["loc"] else ENV_PREFIX
+        context = {k: str(v).replace(" or ", " hoặc ") for k, v in problem.get("ctx", {}).items()}
+        reason = str(context.get("error", "")) if problem["type"] == "value_error" else ""
+        key = f"settings.{reason or problem['type']}"
+        lines.append(
+            t(
+                "settings.line",
+                name=name,
+                value=problem.get("input"),
+                reason=t(key, **context) if has(key) else t("settings.invalid"),
+            )
+        )
+    return lines

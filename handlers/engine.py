@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.catalog import t
+from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import menu, records, reports, rounds, signin, units
+from handlers import menu, quick, records, reports, rounds, signin, units
+from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.models import Unit
@@ -31,6 +35,14 @@ Handler = Callable[[Turn], Awaitable[None]]
 
 async def _new(turn: Turn) -> None:
     await _with_unit(turn, "new", records.start_new)
+
+
+async def _quick(turn: Turn) -> None:
+    await _with_unit(turn, "quick", lambda tr: quick.start(tr, _argument(tr.text)))
+
+
+async def _filled_template(turn: Turn) -> None:
+    await _with_unit(turn, "menu", quick.receive)
 
 
 async def _mine(turn: Turn) -> None:
@@ -83,6 +95,7 @@ COMMANDS: dict[str, Handler] = {
     "menu": menu.show,
     "start": menu.show,
     "moi": _new,
+    "nhanh": _quick,
     "cuatoi": _mine,
     "xem": _view,
     "huy": records.ask_cancel,
@@ -103,6 +116,7 @@ COMMANDS: dict[str, Handler] = {
 GLOBAL_CHOICES: dict[str, Handler] = {
     "menu": menu.show,
     "new": _new,
+    "quick": _quick,
     "mine": _mine,
     "resume": _resume,
     "help": menu.show_help,
@@ -138,10 +152,14 @@ SCREENS: dict[str, Handler] = {
     "pick_round": _choose_again,
     "confirm_round": _choose_again,
     "adhoc": rounds.on_adhoc,
+    "adhoc_confirm": rounds.on_adhoc_confirm,
     "report_pick": reports.on_pick,
     "report_range": reports.on_range,
     "pick_type": records.on_pick_type,
     "ask": records.on_answer,
+    "doubt": records.on_doubt,
+    "quick_pick": quick.on_pick,
+    "quick": quick.on_template,
     "summary": records.on_summary,
     "records": records.on_records,
     "record": records.on_record,
@@ -155,8 +173,10 @@ SCREENS: dict[str, Handler] = {
 
 # Screens that ask for free text: there "xong" or "menu" typed alone is an answer, and only
 # the slash makes a command (except "huy", which always cancels).
-INPUT_SCREENS = frozenset({"ask", "adhoc", "report_range", "pick_unit"})
+INPUT_SCREENS = frozenset({"ask", "doubt", "quick", "adhoc", "report_range", "pick_unit"})
 ALWAYS_COMMANDS = frozenset({"huy"})
+# Commands that take words after them, typed without the slash too ("nhanh đoàn vào").
+ARGUMENT_COMMANDS = frozenset({"nhanh", "xem", "start"})
 
 
 def _command(text: str, screen: str = "") -> str | None:
@@ -167,9 +187,27 @@ def _command(text: str, screen: str = "") -> str | None:
     word = words[0].split("@")[0]
     if word.startswith("/"):
         return word[1:]
-    if len(words) > 1 or word not in COMMANDS:
+    if word not in COMMANDS or (len(words) > 1 and word not in ARGUMENT_COMMANDS):
         return None
     return word if screen not in INPUT_SCREENS or word in ALWAYS_COMMANDS else None
+
+
+_CODE_TOKEN = re.compile(r"[A-Za-z0-9]{6,16}")
+_CODE_WORDS = frozenset({"ma", "code"})
+
+
+def _code_in(text: str) -> str | None:
+    """The invite code a stranger sent: "/start CODE", the bare code, or one inside a
+    sentence ("mã của tôi là K7QM2PXA"); None when nothing in the message looks like one."""
+    if _command(text) == "start":
+        return _argument(text) or None
+    tokens = _CODE_TOKEN.findall(text)
+    if valid := [token for token in tokens if repo.looks_like_code(token)]:
+        return valid[0]
+    mixed = [tok for tok in tokens if not tok.isdigit() and not tok.isalpha()]
+    if mixed:
+        return mixed[-1]
+    return tokens[-1] if tokens and _CODE_WORDS & set(fold(text).split()) else None
 
 
 def _argument(text: str) -> str:
@@ -185,14 +223,19 @@ class Engine:
         sessions: async_sessionmaker,
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
+        self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
         # SQLite has one writer: serialising here avoids busy errors and retries.
         self._lock = asyncio.Lock()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        verdict = self._flood.admit((incoming.channel, incoming.user_id))
+        if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
+            return [Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)][: verdict == WARN]
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
         jobs = []
         try:
@@ -224,7 +267,8 @@ class Engine:
                 incoming=incoming,
                 person=person,
                 state=copy.deepcopy(saved.state),
-                today=self._clock().astimezone(self._settings.tz).date(),
+                now=(now := self._clock().astimezone(self._settings.tz)),
+                today=now.date(),
                 settings=self._settings,
                 sessions=self._sessions,
             )
@@ -239,15 +283,15 @@ class Engine:
             return turn.replies, turn.after_commit
 
     async def _unregistered(self, turn: Turn) -> None:
-        """Only registration is possible: "/start CODE" or the bare code."""
-        word = _command(turn.text)
-        code = _argument(turn.text) if word == "start" else turn.text
-        if not code or not repo.looks_like_code(code):
+        """Only registration is possible: "/start CODE", the bare code, or a sentence with
+        the code in it."""
+        code = _code_in(turn.text)
+        if code is None:
             turn.say("register.how", department=self._settings.department_name)
             return
-        invite = await repo.usable_invite(turn.db, code)
+        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
         if invite is None:
-            turn.say("register.bad_code", department=self._settings.department_name)
+            turn.say("register.bad_code", code=code)
             return
         name = turn.incoming.display_name or turn.incoming.user_id
         person = await repo.redeem_invite(
@@ -281,6 +325,28 @@ class Engine:
         units.set_acting_unit(turn, unit.id, unit.name)
         return unit.name
 
+    async def _start_again(self, turn: Turn, code: str) -> None:
+        """A registered person sends an invite: one for another role or unit makes it
+        theirs (a focal point who becomes a coordinator, or the demo's two codes)."""
+        person = turn.person
+        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        if invite is None:
+            turn.say("register.bad_code", code=code)
+        elif invite.member_id is not None or (invite.role, invite.unit_id) == (
+            person.role,
+            person.unit_id,
+        ):
+            turn.say("register.already", unit=turn.state.get("acting_unit_name", ""))
+        else:
+            turn.person = await repo.reassign(turn.db, person, invite)
+            await repo.audit(
+                turn.db, member_id=person.member_id, action="reassign", entity="member",
+                entity_id=person.member_id, details={"role": invite.role, "unit": invite.unit_id},
+            )  # fmt: skip
+            unit_name = await self._adopt_unit(turn)
+            turn.say("register.changed", role=t(f"roles.{invite.role}"), unit=unit_name)
+        await menu.show(turn)
+
     async def _registered(self, turn: Turn) -> None:
         if turn.person.blocked:  # writing again means they unblocked the bot
             await repo.mark_blocked(
@@ -290,17 +356,18 @@ class Engine:
             await self._adopt_unit(turn)
         screen = turn.state.get("screen", "")
         word = _command(turn.text, screen) if turn.incoming.choice is None else None
-        if word == "start" and repo.looks_like_code(_argument(turn.text)):
-            turn.say("register.already", unit=turn.state.get("acting_unit_name", ""))
-            await menu.show(turn)
+        if word == "start" and _argument(turn.text):
+            await self._start_again(turn, _argument(turn.text))
         elif word is not None:
             handler = COMMANDS.get(word)
             if handler is None:
                 turn.say("errors.unknown_command", command=turn.text.split()[0])
-                if screen == "ask":  # ask the pending question again
+                if screen in ("ask", "doubt"):  # ask the pending question again
                     await records.ask_current(turn)
             else:
                 await handler(turn)
+        elif turn.incoming.choice is None and starts_with_template(turn.text):
+            await _filled_template(turn)
         else:
             key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()
             if key is None or not await _global_choice(turn, key):

@@ -11,7 +11,12 @@ def menu_choices(turn: Turn) -> list[tuple[str, str]]:
     options = []
     if draft := turn.state.get("draft"):
         options.append(("resume", t("menu.resume", form=load_forms()[draft["kind"]].label)))
-    options += [("new", t("menu.new")), ("mine", t("menu.mine")), ("confirm", t("menu.confirm"))]
+    options += [
+        ("new", t("menu.new")),
+        ("quick", t("menu.quick")),
+        ("mine", t("menu.mine")),
+        ("confirm", t("menu.confirm")),
+    ]
     if turn.is_coordinator:
         options += [
             ("report", t("menu.report")),

@@ -3,10 +3,13 @@ edit and delete a unit's records. Works on the acting unit only (see handlers.un
 
 from __future__ import annotations
 
+import textwrap
+import zlib
 from typing import Any
 
 from domain.catalog import t
-from domain.forms import Field, Form, load_forms
+from domain.entry import Entry, kind_named, read_entries
+from domain.forms import Doubt, Field, Form, describe, load_forms
 from domain.parsing import ParseError, fold
 from handlers import menu
 from handlers.rounds import open_rounds, round_choices
@@ -19,7 +22,8 @@ from storage.models import Record
 async def resume_draft(turn: Turn) -> None:
     """Back to where the draft was: its current question, or its summary."""
     draft = _draft(turn)
-    if draft.get("pos", 0) >= len(_form(draft).fields) and not draft.get("editing"):
+    asking = draft.get("editing") or draft.get("todo")
+    if draft.get("pos", 0) >= len(_form(draft).fields) and not asking:
         await show_summary(turn)
     else:
         await ask_current(turn)
@@ -37,19 +41,22 @@ async def ask_cancel(turn: Turn) -> None:
             record_id=draft.get("record_id"),
         )
         return
-    turn.state.pop("draft", None)
-    turn.say("cancel.done")
-    await menu.show(turn)
+    await _cancelled(turn)
 
 
 async def on_confirm_cancel(turn: Turn) -> None:
     if turn.picked() == "yes":
-        turn.state.pop("draft", None)
-        turn.say("cancel.done")
-        await menu.show(turn)
+        await _cancelled(turn)
         return
     turn.say("cancel.kept")
     await resume_draft(turn)
+
+
+async def _cancelled(turn: Turn) -> None:
+    turn.state.pop("draft", None)
+    turn.say("cancel.done")
+    if not await next_queued(turn):
+        await menu.show(turn)
 
 
 # --- choosing a type --------------------------------------------------------------------
@@ -66,7 +73,7 @@ async def start_new(turn: Turn) -> None:
 
 
 async def on_pick_type(turn: Turn) -> None:
-    key = turn.picked() or _type_by_words(turn.text)
+    key = turn.picked() or kind_named(turn.text)
     if key is None:
         turn.say("record.pick_type_again", choices=turn.state["choices"], count=len(load_forms()))
         return
@@ -80,13 +87,14 @@ async def on_pick_type(turn: Turn) -> None:
         await ask_current(turn)
 
 
-def _new_draft(turn: Turn, kind: str) -> None:
+def _new_draft(turn: Turn, kind: str) -> dict[str, Any]:
     turn.state["draft"] = {
         "kind": kind,
         "values": {},
         "pos": 0,
         "unit_id": turn.state["acting_unit"],
     }
+    return turn.state["draft"]
 
 
 async def _ask_replace(turn: Turn, instead: dict[str, Any]) -> None:
@@ -115,13 +123,11 @@ async def on_confirm_replace(turn: Turn) -> None:
         await ask_current(turn)
 
 
-def _type_by_words(text: str) -> str | None:
-    wanted = fold(text)
-    matches = [k for k, f in load_forms().items() if wanted and wanted in fold(f.label)]
-    return matches[0] if len(matches) == 1 else None
-
-
 # --- asking fields ----------------------------------------------------------------------
+
+KEEP = "keep"
+KEEP_LABEL = 40  # characters of the current value shown on the "Giữ nguyên" button
+KEEP_WORDS = frozenset({"giu nguyen", "giu", "nhu cu", "khong doi", "giu nguyen gia tri"})
 
 
 def _draft(turn: Turn) -> dict[str, Any]:
@@ -133,69 +139,140 @@ def _form(draft: dict[str, Any]) -> Form:
 
 
 def _current_field(draft: dict[str, Any]) -> Field:
+    """The field being asked: the one picked on the summary, the next one a filled
+    template left to complete, or the next one in order."""
     form = _form(draft)
-    return form.field(draft["editing"]) if draft.get("editing") else form.fields[draft["pos"]]
+    key = draft.get("editing") or next(iter(draft.get("todo", ())), None)
+    return form.field(key) if key else form.fields[draft["pos"]]
 
 
 async def ask_current(turn: Turn, error: str = "") -> None:
-    """Ask the draft's current question (after an optional error explanation)."""
+    """Ask the draft's current question (after an optional error explanation), showing
+    its current value, which an empty answer, "giữ nguyên" or the button keeps."""
     draft = _draft(turn)
     form, field = _form(draft), _current_field(draft)
+    if doubt := draft.get("doubts", {}).pop(field.key, None):
+        await _ask_doubt(turn, doubt)
+        return
+    error = error or draft.get("notes", {}).pop(field.key, "")
     values = form.values_from_json(draft["values"])
+    choices, numbered = field.offered_choices(turn.today), True
+    if field.key in values:
+        shown = textwrap.shorten(field.display(values[field.key]), KEEP_LABEL, placeholder="…")
+        keep = (KEEP, t("record.keep_value_button", value=shown))
+        choices, numbered = (choices + [keep], True) if choices else ([keep], False)
+    suggested = form.suggested_status(field.key, values, turn.today) if field.dated_by else None
     turn.go("ask")
     turn.say(
         "record.question",
-        choices=field.offered_choices(turn.today),
+        choices=choices,
+        numbered=numbered,
         error=error,
         form=form.label,
         step=form.fields.index(field) + 1,
         steps=len(form.fields),
+        remaining=len(draft.get("todo", ())),
         question=field.question,
-        example=field.example,
+        example=field.example_for(turn.today),
         optional=field.optional,
         current=field.display(values[field.key]) if field.key in values else "",
-        can_go_back=not draft.get("editing"),
+        suggested=field.choice_label(suggested) if suggested else "",
+        can_go_back=not draft.get("editing") and not draft.get("todo"),
     )
 
 
 async def on_answer(turn: Turn) -> None:
     draft = _draft(turn)
     form, field = _form(draft), _current_field(draft)
+    values = form.values_from_json(draft["values"])
     if turn.wants_back:
         await _go_back(turn)
+        return
+    if field.key in values and _wants_keep(turn):
+        await _advance(turn, set())
+        return
+    if draft.get("todo") and (entry := _continued_template(turn, draft)) is not None:
+        await fill_from_entry(turn, entry, draft)
         return
     if turn.wants_skip:
         if not field.optional:
             await ask_current(turn, error=t("errors.required", label=field.label))
             return
-        draft["values"].pop(field.key, None)
-        await _advance(turn)
+        await _store(turn, {field.key: None})
         return
     try:
-        value = _value_from_input(turn, field)
-        values = form.values_from_json(draft["values"]) | {field.key: value}
-        form.check_rules(values, field.key)
+        answer = form.interpret(field.key, _raw_answer(turn), values, turn.today)
     except ParseError as error:
-        await ask_current(turn, error=field.explain(error))
+        await ask_current(turn, error=describe(error))
         return
-    draft["values"][field.key] = field.to_json(value)
-    await _advance(turn)
+    if answer.doubt is not None:
+        await _ask_doubt(turn, _doubt_json(form, answer.doubt))
+        return
+    await _store(turn, form.values_to_json(answer.values))
 
 
-def _value_from_input(turn: Turn, field: Field) -> Any:
+def _wants_keep(turn: Turn) -> bool:
+    """The button "Giữ nguyên" (pressed, or its number or label typed), "giữ nguyên" typed,
+    or an empty answer."""
+    if turn.picked() == KEEP:
+        return True
+    typed = turn.incoming.choice is None
+    return typed and (not turn.text or fold(turn.text).strip(".!") in KEEP_WORDS)
+
+
+def _raw_answer(turn: Turn) -> str:
+    """The text to read: a pressed or typed choice's key, or what was typed."""
     key = turn.picked()
-    if key is not None and field.type == "yesno":
-        return key == "co"
     if key is not None:
         return key
     if turn.incoming.choice is not None:  # a stale button from an earlier question
         raise ParseError("stale_choice")
-    return field.parse(turn.text, turn.today)
+    return turn.text
+
+
+def _doubt_json(form: Form, doubt: Doubt) -> dict[str, Any]:
+    options = [[label, form.values_to_json(values)] for label, values in doubt.options]
+    return {"question": doubt.question, "options": options}
+
+
+async def _ask_doubt(turn: Turn, doubt: dict[str, Any]) -> None:
+    """Ask about a value before storing it; each option stores its values."""
+    # Keys name this question, so a button of an older question is refused, not applied.
+    tag = zlib.crc32(doubt["question"].encode()) & 0xFFFF
+    options = [(f"opt:{tag}:{i}", label) for i, (label, _) in enumerate(doubt["options"])]
+    turn.go("doubt", doubt=doubt)
+    turn.say(
+        "record.doubt",
+        choices=[*options, ("retry", t("doubts.retry"))],
+        question=doubt["question"],
+    )
+
+
+async def on_doubt(turn: Turn) -> None:
+    key = turn.picked() or ""
+    if key == "retry":
+        await ask_current(turn)
+    elif key.startswith("opt:"):
+        _, values = turn.state["doubt"]["options"][int(key.rsplit(":", 1)[1])]
+        await _store(turn, values)
+    else:  # typed another answer to the same question
+        await on_answer(turn)
+
+
+async def _store(turn: Turn, found: dict[str, Any]) -> None:
+    """Keep the values of an answer (JSON; None removes a value) and move on."""
+    values = _draft(turn)["values"]
+    for key, value in found.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    await _advance(turn, set(found))
 
 
 async def _go_back(turn: Turn) -> None:
     draft = _draft(turn)
-    if draft.get("editing"):
+    if draft.get("editing") or draft.get("todo"):
         await show_summary(turn)
     elif draft["pos"] == 0:  # back to the types; the draft stays, offered to resume
         await start_new(turn)
@@ -204,15 +281,89 @@ async def _go_back(turn: Turn) -> None:
         await ask_current(turn)
 
 
-async def _advance(turn: Turn) -> None:
+async def _advance(turn: Turn, changed: set[str]) -> None:
+    """The next question after the current field's answer (which may have filled others:
+    a date range fills both dates), or the summary."""
     draft = _draft(turn)
-    if draft.get("editing") or draft["pos"] + 1 >= len(_form(draft).fields):
-        draft.pop("editing", None)
-        draft["pos"] = len(_form(draft).fields)
+    fields = _form(draft).fields
+    changed = changed | {_current_field(draft).key}
+    if draft.pop("editing", None):
         await show_summary(turn)
-    else:
-        draft["pos"] += 1
-        await ask_current(turn)
+        return
+    if "todo" in draft:
+        draft["todo"] = [key for key in draft["todo"] if key not in changed]
+        await (ask_current(turn) if draft["todo"] else show_summary(turn))
+        return
+    pos = draft["pos"] + 1
+    while pos < len(fields) and fields[pos].key in changed:
+        pos += 1
+    draft["pos"] = pos
+    await (ask_current(turn) if pos < len(fields) else show_summary(turn))
+
+
+# --- filled templates (one-message entry) -----------------------------------------------
+
+
+def _continued_template(turn: Turn, draft: dict[str, Any]) -> Entry | None:
+    """More lines of the template being completed (a long one comes in two messages)."""
+    if turn.incoming.choice is not None or "\n" not in turn.text.strip():
+        return None
+    entries = read_entries(turn.text, draft["kind"])
+    found = entries[0] if len(entries) == 1 and entries[0].kind == draft["kind"] else None
+    return found if found is not None and found.raws else None
+
+
+async def fill_from_entry(turn: Turn, entry: Entry, draft: dict[str, Any] | None = None) -> None:
+    """Read a filled template into a draft (a new one, or `draft` when the template came
+    in parts), then ask what is missing or wrong one question at a time, then the summary."""
+    form = load_forms()[entry.kind]
+    if draft is None:
+        draft = _new_draft(turn, form.key)
+        draft.update(pos=len(form.fields), todo=[], notes={}, doubts={})
+    values = form.values_from_json(draft["values"])
+    problems: set[str] = set(draft["todo"])
+    for spec in form.fields:
+        raw = entry.raws.get(spec.key, "").strip()
+        if not raw:
+            continue
+        problems.discard(spec.key)
+        draft["notes"].pop(spec.key, None)
+        draft["doubts"].pop(spec.key, None)
+        try:
+            answer = form.interpret(spec.key, raw, values, turn.today)
+        except ParseError as error:
+            draft["notes"][spec.key] = describe(error)
+            problems.add(spec.key)
+            continue
+        if answer.doubt is not None:
+            draft["doubts"][spec.key] = _doubt_json(form, answer.doubt)
+            problems.add(spec.key)
+            continue
+        values = {k: v for k, v in {**values, **answer.values}.items() if v is not None}
+    draft["values"] = form.values_to_json(values)
+    problems |= {f.key for f in form.fields if not f.optional and f.key not in values}
+    draft["todo"] = [f.key for f in form.fields if f.key in problems]
+    turn.say(
+        "entry.read",
+        form=form.label,
+        found=len(values),
+        steps=len(form.fields),
+        todo=len(draft["todo"]),
+        unknown=entry.unknown,
+    )
+    await (ask_current(turn) if draft["todo"] else show_summary(turn))
+
+
+async def next_queued(turn: Turn) -> bool:
+    """Start the next filled template waiting in the queue; False when there is none."""
+    queue = turn.state.get("queue") or []
+    if not queue:
+        turn.state.pop("queue", None)
+        return False
+    entry = Entry.from_json(queue.pop(0))
+    turn.say("entry.next", form=load_forms()[entry.kind].label, left=len(queue))
+    await fill_from_entry(turn, entry)
+    return True
 
 
 # --- summary, editing, saving -----------------------------------------------------------
@@ -282,6 +433,10 @@ async def _save(turn: Turn) -> None:
         )
         key = "record.saved"
     turn.state.pop("draft")
+    if turn.state.get("queue"):
+        turn.say(key, record_id=record.id, form=form.label)
+        await next_queued(turn)
+        return
     options = [("new", t("menu.new_another"))]
     options += round_choices(await open_rounds(turn), "xong", "rounds.confirm_choice")
     options.append(("menu", t("menu.back_to_menu")))

@@ -37,10 +37,21 @@ async def start(turn: Turn) -> None:
     for year in (turn.today.year - 1, turn.today.year):
         await store.ensure_rounds(turn.db, recurring_rounds(year, turn.settings))
     rounds = await store.followed_rounds(turn.db, turn.today, REPORT_DAYS_AFTER_DEADLINE)
-    options = round_choices(list(reversed(rounds)), "bc")
-    options.append(("bc_range", t("baocao.range_button")))
     turn.go("report_pick")
-    turn.say("baocao.pick", choices=options)
+    turn.say("baocao.pick", choices=_report_choices(rounds, turn.today.year))
+
+
+def _report_choices(rounds: list[Round], year: int) -> list[tuple[str, str]]:
+    """Numbers that do not move when ad hoc rounds are added: this year's and last year's
+    recurring rounds first, then "another range", then ad hoc rounds, oldest first."""
+    order = [f"{y}-{kind}" for y in (year, year - 1) for kind in ("H1", "Y")]
+    recurring = sorted((r for r in rounds if r.id in order), key=lambda r: order.index(r.id))
+    adhoc = sorted((r for r in rounds if r.id not in order), key=lambda r: r.created_at)
+    return [
+        *round_choices(recurring, "bc"),
+        ("bc_range", t("baocao.range_button")),
+        *round_choices(adhoc, "bc"),
+    ]
 
 
 async def on_pick(turn: Turn) -> None:
@@ -98,6 +109,8 @@ async def _compile(turn: Turn, period: Period, round_id: str | None = None) -> N
     turn.say("baocao.working", period=period.phrase())
     settings, sessions = turn.settings, turn.sessions
     chat_id = turn.incoming.chat_id
+    await menu.show(turn)
+    menu_after = turn.replies.pop()  # sent after the files, not before them
 
     async def build() -> list[Outgoing]:
         report = await build_report(sessions, settings, period, round_id=round_id)
@@ -114,7 +127,7 @@ async def _compile(turn: Turn, period: Period, round_id: str | None = None) -> N
             Outgoing(text=t("baocao.docx"), file_path=docx, chat_id=chat_id),
             Outgoing(text=t("baocao.xlsx"), file_path=xlsx, chat_id=chat_id),
             Outgoing(text=t("baocao.data"), file_path=data, chat_id=chat_id),
+            menu_after,
         ]
 
     turn.after_commit.append(build)
-    await menu.show(turn)

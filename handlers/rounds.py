@@ -3,7 +3,7 @@ progress (/tiendo) and create ad hoc rounds (/yeucau)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from domain.catalog import t
 from domain.forms import count_lines, describe
@@ -41,18 +41,22 @@ async def _unit_round(turn: Turn, round_id: str, must_be_open: bool = True) -> R
     elif round_ is None:
         turn.say("rounds.unknown", round_id=round_id)
     elif must_be_open and not _is_open(turn, round_):
-        turn.say("rounds.closed", label=round_label(round_id), deadline=round_.deadline)
+        turn.say("rounds.closed", label=label_of(round_), deadline=round_.deadline)
     else:
         return round_
     return None
+
+
+def label_of(round_: Round) -> str:
+    """A round's name for people: never its id (an ad hoc one is named by its purpose)."""
+    return round_label(round_.id, round_.message)
 
 
 def round_choices(
     rounds: list[Round], prefix: str, label_key: str = "rounds.choice"
 ) -> list[tuple[str, str]]:
     return [
-        (f"{prefix}:{r.id}", t(label_key, label=round_label(r.id), deadline=r.deadline))
-        for r in rounds
+        (f"{prefix}:{r.id}", t(label_key, label=label_of(r), deadline=r.deadline)) for r in rounds
     ]
 
 
@@ -95,7 +99,7 @@ async def show_confirm(turn: Turn, round_id: str) -> None:
     counts = await store.unit_counts(turn.db, round_, unit_id)
     done = await store.confirmation(turn.db, round_id, unit_id)
     params = dict(
-        label=round_label(round_id),
+        label=label_of(round_),
         deadline=round_.deadline,
         days=days_left(round_.deadline, turn.today),
         lines=count_lines(counts),
@@ -138,13 +142,15 @@ async def confirm_nothing(turn: Turn, round_id: str) -> None:
 async def confirm_unit(
     db, round_: Round, unit_id: int, member_id: int, nothing_to_report: bool, source: str
 ) -> tuple[str, int]:
-    """Confirm a unit's report for an open round (chat and web): the outcome
-    ("already", "nothing_but_records" or "confirmed") and the unit's record count."""
+    """Confirm a unit's report for an open round (chat and web): the outcome ("already",
+    "nothing_but_records", "nothing_recorded" or "confirmed") and the unit's record count."""
     counts = await store.unit_counts(db, round_, unit_id)
     if await store.confirmation(db, round_.id, unit_id) is not None:
         return "already", sum(counts.values())  # an old button never rewrites one
     if nothing_to_report and counts:
         return "nothing_but_records", sum(counts.values())
+    if not nothing_to_report and not counts:  # "reported everything" with nothing recorded
+        return "nothing_recorded", 0
     await store.confirm(db, round_.id, unit_id, member_id, nothing_to_report)
     await audit_round(
         db, member_id, "confirm", round_.id, unit_id, {"nothing_to_report": nothing_to_report},
@@ -184,9 +190,22 @@ async def _confirm(turn: Turn, round_id: str, nothing_to_report: bool) -> None:
         turn.say("rounds.nothing_but_records", total=total)
         await show_confirm(turn, round_id)
         return
+    if outcome == "nothing_recorded":
+        turn.go("confirm_round", round_id=round_id)
+        turn.say(
+            "rounds.zero_records",
+            choices=[
+                (f"xongkhong:{round_id}", t("rounds.nothing_button")),
+                ("new", t("menu.new")),
+                ("menu", t("menu.title")),
+            ],
+            label=label_of(round_),
+            unit=turn.state.get("acting_unit_name", ""),
+        )
+        return
     turn.say(
         "rounds.confirmed",
-        label=round_label(round_id),
+        label=label_of(round_),
         nothing=nothing_to_report,
         unit=turn.state.get("acting_unit_name", ""),
     )
@@ -203,7 +222,7 @@ async def withdraw(turn: Turn, round_id: str) -> None:
         await withdraw_unit(
             turn.db, round_id, turn.state["acting_unit"], turn.person.member_id, "chat"
         )
-        turn.say("rounds.withdrawn", label=round_label(round_id))
+        turn.say("rounds.withdrawn", label=label_of(round_))
     await menu.show(turn)
 
 
@@ -227,7 +246,7 @@ async def show_progress(turn: Turn, round_id: str) -> None:
     rows = await store.progress(turn.db, round_)
     turn.say(
         "rounds.progress",
-        label=round_label(round_id),
+        label=label_of(round_),
         deadline=round_.deadline,
         days=days_left(round_.deadline, turn.today),
         rows=rows,
@@ -241,7 +260,7 @@ async def show_progress(turn: Turn, round_id: str) -> None:
 
 
 async def start_adhoc(turn: Turn) -> None:
-    """/yeucau: from, to, deadline, message."""
+    """/yeucau: from, to, deadline, purpose, then a confirmation."""
     turn.go("adhoc", step=0, answers={})
     turn.say("rounds.adhoc_question", step=1, key=ADHOC_STEPS[0])
 
@@ -262,25 +281,67 @@ async def on_adhoc(turn: Turn) -> None:
         turn.state["step"] = step + 1
         turn.say("rounds.adhoc_question", step=step + 2, key=ADHOC_STEPS[step + 1])
         return
-    round_ = await store.add_adhoc_round(
-        turn.db,
+    await _confirm_adhoc(turn, answers)
+
+
+async def _confirm_adhoc(turn: Turn, answers: dict[str, str]) -> None:
+    """Before a round goes to every unit: what it asks, and who will hear of it."""
+    units = {unit.id for unit in await repo.list_units(turn.db)}
+    reached = {r.unit_id for r in await store.recipients(turn.db, "focal_point")} & units
+    turn.go("adhoc_confirm", answers=answers)
+    turn.say(
+        "rounds.adhoc_confirm",
+        choices=[
+            ("adhoc_ok", t("rounds.adhoc_ok")),
+            ("adhoc_again", t("rounds.adhoc_again")),
+            ("adhoc_cancel", t("rounds.adhoc_cancel")),
+        ],
+        purpose=answers["message"],
         start=date.fromisoformat(answers["start"]),
         end=date.fromisoformat(answers["end"]),
         deadline=date.fromisoformat(answers["deadline"]),
-        message=answers["message"],
-        created_by=turn.person.member_id,
+        reached=len(reached),
+        unreached=len(units - reached),
     )
-    await audit_round(
-        turn.db, turn.person.member_id, "create", round_.id, None,
-        {"deadline": answers["deadline"]}, "chat",
-    )  # fmt: skip
-    turn.say("rounds.adhoc_created", round_id=round_.id, round=round_)
-    await menu.show(turn)
+
+
+async def on_adhoc_confirm(turn: Turn) -> None:
+    choice, answers = turn.picked(), turn.state["answers"]
+    if choice == "adhoc_again":
+        await start_adhoc(turn)
+    elif choice == "adhoc_cancel":
+        turn.say("rounds.adhoc_cancelled")
+        await menu.show(turn)
+    elif choice == "adhoc_ok":
+        round_ = await store.add_adhoc_round(
+            turn.db,
+            start=date.fromisoformat(answers["start"]),
+            end=date.fromisoformat(answers["end"]),
+            deadline=date.fromisoformat(answers["deadline"]),
+            message=answers["message"],
+            created_by=turn.person.member_id,
+            created_at=turn.now.astimezone(UTC).replace(tzinfo=None),
+        )
+        await audit_round(
+            turn.db, turn.person.member_id, "create", round_.id, None,
+            {"deadline": answers["deadline"]}, "chat",
+        )  # fmt: skip
+        quiet_from, quiet_to = turn.settings.quiet_hours
+        turn.say(
+            "rounds.adhoc_created",
+            label=label_of(round_),
+            round=round_,
+            quiet_from=quiet_from,
+            quiet_to=quiet_to,
+        )
+        await menu.show(turn)
+    else:
+        turn.say("errors.not_understood", choices=turn.state["choices"])
 
 
 def _adhoc_value(turn: Turn, key: str, answers: dict[str, str]) -> str:
     if key == "message":
-        return "" if turn.wants_skip else parse_text(turn.text, 1000)
+        return parse_text(turn.text, 1000)
     value = parse_date(turn.text, turn.today)
     if key == "end" and value < date.fromisoformat(answers["start"]):
         raise ParseError("end_before_start")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,8 +26,9 @@ def whole_number(text: str, max_digits: int = 12) -> int | None:
 BACK_WORDS = frozenset({"quay lai", "quaylai", "back", "<"})
 SKIP_WORDS = frozenset({"bo qua", "boqua", "skip", "-"})
 
-# State keys that survive a change of screen: the coordinator's chosen unit and the draft.
-PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft")
+# State keys that survive a change of screen: the coordinator's chosen unit, the draft and
+# the filled templates waiting after it.
+PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft", "queue")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Turn:
     incoming: Incoming
     person: Person | None
     state: dict[str, Any]
+    now: datetime  # local time
     today: date
     settings: Settings
     sessions: async_sessionmaker

@@ -7,7 +7,7 @@ from datetime import timedelta
 from domain.catalog import t
 from domain.forms import describe
 from domain.parsing import ParseError, parse_text
-from handlers import menu, records
+from handlers import menu, quick, records
 from handlers.turn import Turn
 from storage import repo
 from storage.models import Unit
@@ -68,6 +68,8 @@ async def _unit_chosen(turn: Turn, purpose: str, unit_id: int) -> None:
     turn.say("units.chosen", unit=unit.name)
     if purpose == "new":
         await records.start_new(turn)
+    elif purpose == "quick":
+        await quick.start(turn)
     elif purpose == "mine":
         await records.show_list(turn)
     else:

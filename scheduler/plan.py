@@ -4,12 +4,13 @@ round has, when each is due, and which one a tick should send. No database, no m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.periods import ROUND_KINDS, DayMonth, RoundBoundaries
 
 OVERDUE = "overdue"
+ANNOUNCE = "start"  # an ad hoc round told to the units as soon as it is created
 
 
 def clock_time(text: str) -> time:
@@ -56,7 +57,7 @@ class Slot:
 
     @property
     def days_before(self) -> int | None:
-        return None if self.name == OVERDUE else int(self.name[1:])
+        return int(self.name[1:]) if self.name.startswith("d") else None
 
 
 def move_out_of_quiet_hours(moment: datetime, settings) -> datetime:
@@ -74,7 +75,17 @@ def move_out_of_quiet_hours(moment: datetime, settings) -> datetime:
     return moment
 
 
-def slots(deadline: date, settings, tz: ZoneInfo) -> list[Slot]:
+def announced_at(round_, tz: ZoneInfo) -> datetime | None:
+    """When an ad hoc round was created (its units are told then); None for the others."""
+    created = getattr(round_, "created_at", None)
+    if round_.kind != "adhoc" or created is None:
+        return None
+    return created.replace(tzinfo=UTC).astimezone(tz)
+
+
+def slots(
+    deadline: date, settings, tz: ZoneInfo, announce_at: datetime | None = None
+) -> list[Slot]:
     """Every reminder slot of a round with this deadline, in time order."""
     at = clock_time(settings.reminder_time)
     planned = [
@@ -83,16 +94,20 @@ def slots(deadline: date, settings, tz: ZoneInfo) -> list[Slot]:
     ]
     overdue_day = deadline + timedelta(days=settings.reminder_overdue_days)
     planned.append(Slot(datetime.combine(overdue_day, at, tz), OVERDUE))
+    if announce_at is not None:
+        planned.append(Slot(announce_at, ANNOUNCE))
     return sorted(Slot(move_out_of_quiet_hours(slot.due, settings), slot.name) for slot in planned)
 
 
-def current_slot(deadline: date, now: datetime, settings) -> Slot | None:
+def current_slot(
+    deadline: date, now: datetime, settings, announce_at: datetime | None = None
+) -> Slot | None:
     """The slot a tick at `now` should send: the latest one already due, provided the round
     is open and (for slots before the deadline) the deadline has not passed. Older missed
     slots are superseded by it, so a restart after downtime sends one reminder, not three."""
     if not is_open(deadline, now, settings):
         return None
-    due = [slot for slot in slots(deadline, settings, now.tzinfo) if slot.due <= now]
+    due = [slot for slot in slots(deadline, settings, now.tzinfo, announce_at) if slot.due <= now]
     if not due:
         return None
     latest = due[-1]

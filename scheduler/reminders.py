@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from domain.catalog import t
 from domain.forms import count_lines
 from domain.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
-from domain.rounds import round_label
-from scheduler.plan import Slot, current_slot, days_left, recurring_rounds
+from domain.rounds import PURPOSE_IN_LABEL, round_label
+from scheduler.plan import ANNOUNCE, Slot, announced_at, current_slot, days_left, recurring_rounds
 from storage import rounds as store
 from storage.models import ReminderLog, Round
 
@@ -72,9 +72,12 @@ class Reminders:
             rounds.setdefault(spec.id, spec)
         return list(rounds.values())
 
-    async def _targets(self, round_, slot: Slot, now: datetime) -> tuple[dict[int, str], list]:
-        """Units without a confirmation (id -> name), and their reachable focal points whose
-        reminder for this slot is due (not sent yet, or failed and past its backoff)."""
+    async def _targets(
+        self, round_, slot: Slot, now: datetime
+    ) -> tuple[dict[int, str], list, set[int]]:
+        """Units without a confirmation (id -> name), their reachable focal points whose
+        reminder for this slot is due (not sent yet, or failed and past its backoff), and the
+        units that have a reachable focal point at all."""
         async with self.sessions() as db:
             rows = await store.progress(db, round_)
             pending = {row.unit_id: row.unit for row in rows if row.confirmed_at is None}
@@ -83,7 +86,11 @@ class Reminders:
         due = [
             m for m in members if m.unit_id in pending and self._due(entries.get(m.member_id), now)
         ]
-        return pending, due
+        return pending, due, {m.unit_id for m in members}
+
+    def _slot(self, round_, now: datetime) -> Slot | None:
+        announce = announced_at(round_, now.tzinfo)
+        return current_slot(round_.deadline, now, self.settings, announce)
 
     def _due(self, entry: ReminderLog | None, now: datetime) -> bool:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
@@ -98,10 +105,10 @@ class Reminders:
         """Who a tick at `now` would remind, and why; writes nothing."""
         planned = []
         for round_ in await self._rounds(now, create=False):
-            slot = current_slot(round_.deadline, now, self.settings)
+            slot = self._slot(round_, now)
             if slot is None:
                 continue
-            pending, members = await self._targets(round_, slot, now)
+            pending, members, _ = await self._targets(round_, slot, now)
             reason = t("reminder.reason", slot=slot.name, days=slot.days_before)
             planned += [
                 Planned(round_.id, slot.name, pending[m.unit_id], m.name, m.member_id, reason)
@@ -116,17 +123,22 @@ class Reminders:
         now = now or self.clock()
         delivered = 0
         for round_ in await self._rounds(now, create=True):
-            slot = current_slot(round_.deadline, now, self.settings)
+            slot = self._slot(round_, now)
             if slot is not None:
                 delivered += await self._wave(round_, slot, now)
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
-        pending, members = await self._targets(round_, slot, now)
+        pending, members, reachable = await self._targets(round_, slot, now)
         outcomes = await self._remind(round_, pending, members, slot.name, now)
         reminded = outcomes.count(SENT)
         if reminded:
-            await self._summarise(round_, slot, reminded, list(pending.values()), now)
+            names = {
+                reached: [name for unit_id, name in pending.items()
+                          if (unit_id in reachable) == reached]
+                for reached in (True, False)
+            }  # fmt: skip
+            await self._summarise(round_, slot, reminded, names[True], names[False], now)
         return reminded
 
     async def remind_now(
@@ -136,7 +148,7 @@ class Reminders:
         under its own `slot`, one per click, so a resent click reminds nobody twice.
         Returns each focal point's outcome (None: already reminded under this slot)."""
         now = self.clock()
-        pending, members = await self._targets(round_, Slot(now, slot), now)
+        pending, members, _ = await self._targets(round_, Slot(now, slot), now)
         chosen = [m for m in members if unit_ids is None or m.unit_id in unit_ids]
         return await self._remind(round_, pending, chosen, slot, now)
 
@@ -148,18 +160,22 @@ class Reminders:
         async def remind(member) -> str | None:
             async with gate:
                 unit = pending[member.unit_id]
-                message = await self._reminder(round_, member.unit_id, unit, now)
+                message = await self._reminder(round_, member.unit_id, unit, slot, now)
                 return await self._send_once(round_.id, member, slot, message, now)
 
         return list(await asyncio.gather(*(remind(member) for member in members)))
 
-    async def _reminder(self, round_: Round, unit_id: int, unit: str, now: datetime) -> Outgoing:
+    async def _reminder(
+        self, round_: Round, unit_id: int, unit: str, slot: str, now: datetime
+    ) -> Outgoing:
         async with self.sessions() as db:
             counts = await store.unit_counts(db, round_, unit_id)
         text = t(
             "reminder.text",
-            label=round_label(round_.id),
-            message=round_.message,
+            announce=slot == ANNOUNCE,
+            label=round_label(round_.id, round_.message),
+            # The whole request when the round's name had to shorten it.
+            message=round_.message if len(round_.message) > PURPOSE_IN_LABEL else "",
             deadline=round_.deadline,
             days=days_left(round_.deadline, now.date()),
             unit=unit,
@@ -174,14 +190,23 @@ class Reminders:
         return Outgoing(text=text, choices=choices, numbered=False)
 
     async def _summarise(
-        self, round_: Round, slot: Slot, reminded: int, pending: list[str], now: datetime
+        self,
+        round_: Round,
+        slot: Slot,
+        reminded: int,
+        pending: list[str],
+        unreached: list[str],
+        now: datetime,
     ) -> None:
+        """To coordinators: how many were reminded, and the units still to confirm, those
+        nobody could be reminded in apart."""
         text = t(
             "reminder.summary",
-            label=round_label(round_.id),
+            label=round_label(round_.id, round_.message),
             deadline=round_.deadline,
             reminded=reminded,
             pending=pending,
+            unreached=unreached,
         )
         async with self.sessions() as db:
             coordinators = await store.recipients(db, "coordinator")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -240,6 +240,15 @@ async def redeem_invite(
     invite.used_at = utcnow()
     invite.used_by = member.id
     return await add_identity(db, member, channel, user_id, chat_id)
+
+
+async def reassign(db: AsyncSession, person: Person, invite: Invite) -> Person:
+    """A registered member redeems an invite for another role or unit: it becomes theirs."""
+    member = await db.get(Member, person.member_id)
+    member.role, member.unit_id = invite.role, invite.unit_id
+    invite.used_at = utcnow()
+    invite.used_by = member.id
+    return replace(person, role=member.role, unit_id=member.unit_id)
 
 
 # --- records ----------------------------------------------------------------------------

@@ -37,8 +37,10 @@ async def add_adhoc_round(
     deadline: date,
     message: str,
     created_by: int | None,
+    created_at: datetime | None = None,
 ) -> Round:
-    """An ad hoc round, numbered within the deadline's year: 2023-A1, 2023-A2, …"""
+    """An ad hoc round, numbered within the deadline's year: 2023-A1, 2023-A2, …
+    `created_at` (naive UTC, default now) is when its units are told of it."""
     prefix = f"{deadline.year}-A"
     existing = await db.scalar(select(func.count(Round.id)).where(Round.id.like(f"{prefix}%")))
     row = Round(
@@ -49,6 +51,7 @@ async def add_adhoc_round(
         deadline=deadline,
         message=message,
         created_by=created_by,
+        created_at=created_at or utcnow(),
     )
     db.add(row)
     await db.flush()

@@ -21,8 +21,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
-    """Settings on a fresh database (unless `database_url` is given)."""
+    """Settings on a fresh database (unless `database_url` is given). Scripted users type
+    far faster than people, so flood damping is off unless a test sets it."""
     overrides.setdefault("database_url", databases.database_url())
+    overrides.setdefault("flood_burst", 100_000)
     return Settings(data_dir=data_dir, **overrides)
 
 

@@ -31,7 +31,7 @@ async def test_ad_hoc_round_added_listed_and_refused_when_wrong(app, capsys):
     assert "quá khứ" in capsys.readouterr().err
     assert await run_round(app, args("round", "list")) == 0
     listing = capsys.readouterr().out
-    assert f"{next_year}-A1\tđột xuất {next_year}-A1" in listing
+    assert f"{next_year}-A1\tđột xuất “Phục vụ hội nghị”" in listing
     assert f"{date.today().year}-H1\t6 tháng đầu năm" in listing
 
 

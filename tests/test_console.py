@@ -73,7 +73,24 @@ def test_unregistered_console_user_gets_demo_codes_and_restart_keeps_the_draft(t
     assert "Đơn vị nào tổ chức?" in second.stdout
     third = run(["chat", "--as", "lan"], tmp_path, stdin="Sở Tư pháp\n")
     assert "Mã mời demo" not in third.stdout
+    before_input = third.stdout.split("> Sở Tư pháp")[0]
+    assert "trò chuyện trên terminal (lan)" in before_input  # not a bare prompt
+    assert "Đơn vị nào tổ chức?" in before_input  # the pending question, asked again
     assert "Đơn vị nào phối hợp tổ chức?" in third.stdout
+
+
+def test_both_demo_codes_work_in_the_same_terminal(tmp_path):
+    first = run(["chat", "--as", "demo"], tmp_path, stdin="")
+    codes = first.stdout.split("/start ")[1:]
+    coordinator, focal = (part.split()[0] for part in codes[:2])
+    second = run(
+        ["chat", "--as", "demo"], tmp_path, stdin=f"/start {focal}\n/start {coordinator}\n"
+    )
+    assert "đầu mối đơn vị của Sở Ngoại vụ" in second.stdout
+    assert "từ nay bạn là điều phối viên" in second.stdout
+    assert "không đúng" not in second.stdout
+    third = run(["chat", "--as", "demo"], tmp_path, stdin="")
+    assert "Mã mời demo" not in third.stdout and "Soạn báo cáo" in third.stdout
 
 
 def test_cli_reports_bad_input_clearly(tmp_path):
@@ -83,3 +100,20 @@ def test_cli_reports_bad_input_clearly(tmp_path):
     assert missing.returncode == 2 and "Không có tệp" in missing.stderr
     units = run(["units", "list"], tmp_path)
     assert "Sở Ngoại vụ" in units.stdout and len(units.stdout.splitlines()) >= 40
+
+
+def test_one_message_entry_in_the_terminal(tmp_path):
+    code = run(["invite", "--unit", "Sở Tư pháp", "--role", "focal_point"], tmp_path)
+    filled = "\n".join([
+        "Loại hoạt động: Công tác biên giới",
+        "Ngày: 12/4/2023",
+        "Nội dung: Tiếp nhận hài cốt liệt sỹ",
+        "Số hài cốt hồi hương (không bắt buộc): 11",
+        "",
+    ])  # fmt: skip
+    script = f"/start {code.stdout.strip()}\n/nhanh biên giới\n{filled}\nlưu\n"
+    chat = run(["chat", "--as", "tu"], tmp_path, stdin=script)
+    out = chat.stdout
+    assert "nhấn Enter thêm một lần ở dòng trống" in out  # how to paste in a terminal
+    assert "Đã đọc 3/3 mục của mẫu Công tác biên giới" in out
+    assert "• Số hài cốt hồi hương: 11" in out and "Đã lưu hoạt động số 1" in out

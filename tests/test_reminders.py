@@ -13,7 +13,7 @@ from bot.app import open_app
 from domain.messages import BLOCKED, FAILED, SENT, Outgoing
 from scheduler.plan import current_slot, move_out_of_quiet_hours
 from scheduler.reminders import Reminders
-from storage.models import ReminderLog
+from storage.models import ReminderLog, Round
 from tests.conftest import ChatUser, make_settings, registered
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -92,12 +92,14 @@ async def test_a_simulated_reporting_season(sim):
     assert "Chọn đợt báo cáo" in early.text  # H1 and Y are both open in May
     await early.press("6 tháng đầu năm 2023")
     assert "chưa ghi nhận hoạt động nào" in early.text
-    await early.press("Xác nhận đã báo cáo đủ")
-    assert "Đã ghi nhận: Sở Y tế xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in early.text
+    await early.press("Xác nhận đã báo cáo đủ")  # with nothing recorded: asked, not taken
+    assert "chưa thể xác nhận" in early.text
+    await early.press("Không có hoạt động phát sinh")
+    assert "Sở Y tế xác nhận không có hoạt động phát sinh cho đợt 6 tháng đầu năm" in early.text
 
     await sim.run_until(at("22/5/2023", "10:00"))
-    await late.press_reminder("Xác nhận đã báo cáo đủ", sim)
-    assert "xác nhận đã báo cáo đủ cho đợt 6 tháng đầu năm 2023" in late.text
+    await late.press_reminder("Không có hoạt động phát sinh", sim)
+    assert "xác nhận không có hoạt động phát sinh cho đợt 6 tháng đầu năm 2023" in late.text
     await sim.run_until(at("1/6/2023", "12:00"))
 
     assert sim.log() == [
@@ -263,33 +265,52 @@ async def test_ad_hoc_round_from_chat_with_progress_and_withdrawal(sim):
     await boss.send("1/1/2023")
     assert "không được ở quá khứ" in boss.text
     await boss.send("10/8/2023")
-    await boss.send("Phục vụ hội nghị tổng kết")
-    assert "Đã tạo đợt báo cáo đột xuất 2023-A1" in boss.text
+    await boss.send("bỏ qua")  # the purpose names the round: it is required
+    assert "Bạn chưa nhập gì" not in boss.text and "Tạo đợt này?" in boss.text
+    await boss.press("Nhập lại từ đầu")
+    for answer in ("1/7/2023", "31/7/2023", "10/8/2023", "Phục vụ hội nghị tổng kết"):
+        await boss.send(answer)
+    assert "Tạo đợt báo cáo đột xuất “Phục vụ hội nghị tổng kết”" in boss.text
+    assert "thông báo ngay cho đầu mối của 1 đơn vị; 49 đơn vị chưa có đầu mối" in boss.text
+    async with sim.app.sessions() as db:
+        assert await db.get(Round, "2023-A1") is None  # nothing created before confirming
+    await boss.press("Tạo và thông báo")
+    assert "Đã tạo đợt báo cáo đột xuất “Phục vụ hội nghị tổng kết”" in boss.text
+    assert "2023-A1" not in boss.text  # officials never see round codes
+
+    # The units hear of it at the next tick, not at the first reminder slot days later.
+    sim.sim["now"] = at("1/8/2023", "09:01")
+    await sim.reminders().tick()
+    announcement = next(out for _, chat, out in sim.sent if chat == "h")
+    assert "📣 Yêu cầu báo cáo đột xuất “Phục vụ hội nghị tổng kết”" in announcement.text
+    sim.sent.clear()
+    await sim.reminders().tick(at("1/8/2023", "10:00"))
+    assert [chat for _, chat, _ in sim.sent] == []  # told once
 
     sim.sim["now"] = at("7/8/2023", "08:00")  # d3 of the ad hoc round
     await sim.reminders().tick()
     reminder = next(out for _, chat, out in sim.sent if chat == "h")
-    assert "Nhắc báo cáo đối ngoại đột xuất 2023-A1 — Phục vụ hội nghị tổng kết" in reminder.text
+    assert "🔔 Nhắc báo cáo đối ngoại đột xuất “Phục vụ hội nghị tổng kết”" in reminder.text
 
-    await unit.send(choice="xongok:2023-A1")
+    await unit.send(choice="xongkhong:2023-A1")
     await boss.send("/tiendo")
-    await boss.press("2023-A1")
-    assert "✅ Sở Y tế — chưa có hoạt động" in boss.text and "1/" in boss.text
+    await boss.press("Phục vụ hội nghị")
+    assert "✅ Sở Y tế — không có hoạt động phát sinh" in boss.text and "1/" in boss.text
     await unit.send("/moi")
     await unit.press("Thông tin đối ngoại")
     for answer in ("15/7/2023", "Đón phóng viên", "bỏ qua"):
         await unit.send(answer)
     await unit.press("Lưu")
     await boss.send("/tiendo")
-    await boss.press("2023-A1")
-    assert "✅ Sở Y tế — 01 hoạt động ⚠️ có cập nhật sau khi xác nhận" in boss.text
+    await boss.press("Phục vụ hội nghị")
+    assert "✅ Sở Y tế — không có hoạt động phát sinh ⚠️ có cập nhật sau khi xác nhận" in boss.text
 
     await unit.send("/xong")
-    await unit.press("2023-A1")
+    await unit.press("Phục vụ hội nghị")
     await unit.press("Rút lại xác nhận")
-    assert "Đã rút lại xác nhận đợt đột xuất 2023-A1" in unit.text
+    assert "Đã rút lại xác nhận đợt đột xuất “Phục vụ hội nghị tổng kết”" in unit.text
     await boss.send("/tiendo")
-    await boss.press("2023-A1")
+    await boss.press("Phục vụ hội nghị")
     assert "⏳ Sở Y tế — 01 hoạt động" in boss.text
 
 

@@ -216,7 +216,8 @@ async def test_annual_templates_with_the_annex_rows(app, tmp_path):
     assert "Phương hướng, nhiệm vụ năm 2022" in annual.markdown
     ministry = await build_report(app.sessions, app.settings, period, "bo_ngoai_giao")
     text = ministry.markdown
-    assert "Bằng khen cho 05 tập thể, 19 cá nhân thuộc CHDCND Lào và 01 cá nhân" in text
+    # Countries are stored by their canonical names (domain/countries.toml): "CHDCND Lào" is Lào.
+    assert "Bằng khen cho 05 tập thể, 19 cá nhân thuộc Lào và 01 cá nhân" in text
     assert "Kính gửi: Bộ Ngoại giao" in text and "Số:      /BC-UBND" in text
     assert "Mẫu 04 và Mẫu 05" in text and "**TM. ỦY BAN NHÂN DÂN**" in text
     document = Document(str(ministry.write_docx(tmp_path / "bo.docx")))

@@ -89,6 +89,7 @@ async def test_inputs_that_used_to_crash(app):
 
 async def test_old_reminder_buttons_on_a_closed_round(app):
     user = await registered(app, "r6")  # today is 15/6/2023: 2023-H1 closed on 30/5
+    await save_border_record(user)
     await user.send("/xong")
     await user.send(choice="xongok:2023-H1")
     assert "đã đóng" in user.text

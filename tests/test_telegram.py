@@ -395,8 +395,42 @@ async def test_reminder_buttons_confirm_and_the_coordinator_sees_it(polling_bot,
     summary = boss.messages()[-1]["text"]
     assert summary.startswith("📋 Đợt năm 2023") and "• Sở Y tế" in summary
 
-    await focal.tap("Xác nhận đã báo cáo đủ", "Bạn muốn làm gì")
-    assert any("Sở Y tế xác nhận đã báo cáo đủ" in m["text"] for m in focal.messages())
+    await focal.tap("Xác nhận đã báo cáo đủ", "chưa thể xác nhận")  # nothing recorded
+    await focal.tap("Không có hoạt động phát sinh", "Bạn muốn làm gì")
+    assert any("Sở Y tế xác nhận không có hoạt động" in m["text"] for m in focal.messages())
     await boss.say("/tiendo", "Chọn đợt báo cáo")
     text = await boss.tap("năm 2023 (hạn 10/10/2023)", "Bạn muốn làm gì")
-    assert "✅ Sở Y tế — chưa có hoạt động" in text
+    assert "✅ Sở Y tế — không có hoạt động phát sinh" in text
+
+
+async def test_an_edited_message_is_answered_not_ignored(polling_bot, fake):
+    app, _ = polling_bot
+    lan = TelegramUser(fake, 8101)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.say("/moi", "Chọn loại hoạt động")
+    await lan.tap("Công tác biên giới", "Hoạt động diễn ra ngày nào?")
+    await lan.say("12/4/2023", "Nội dung hoạt động?")
+    before = len(lan.messages())
+    await fake.edit_last_text(8101, "13/4/2023")
+    reply = await lan._expect(before, "Tin nhắn đã sửa không được áp dụng")
+    assert "giữ nguyên" in reply
+    await lan.say("Tuần tra chung", "Số hài cốt")
+    summary = await lan.say("bỏ qua", "Kiểm tra lại")
+    assert "• Ngày: 12/04/2023" in summary  # the edit changed nothing silently
+
+
+async def test_one_message_entry_on_telegram(polling_bot, fake):
+    from tests.test_quick_entry import FORMS, fill
+
+    app, _ = polling_bot
+    lan = TelegramUser(fake, 8201)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.tap("Nhập nhanh", "Nhập nhanh: chọn loại hoạt động")
+    await lan.tap("Đoàn vào", "Loại hoạt động: Đoàn vào")
+    template = lan.messages()[-1]["text"]
+    values = {f.key: f.example for f in FORMS["doan_vao"].fields}
+    summary = await lan.say(fill(template, "doan_vao", values), "Kiểm tra lại trước khi lưu")
+    assert "Đã đọc 11/11 mục" in summary
+    await lan.tap("Lưu", "Đã lưu hoạt động số 1")
+    [record] = await records(app)
+    assert record.values["nuoc"] == "Lào" and record.values["trang_thai"] == "da_thuc_hien"

@@ -81,7 +81,7 @@ async def test_register_and_record_an_agreement_with_numbered_choices(polling_bo
     prompt = await hoa.say("Lào", "Thỏa thuận ký ở cấp nào?")
     assert "2. Cấp sở, ngành" in prompt
     await hoa.say("cap so nganh", "Ngày ký")  # a choice by words, without accents
-    await hoa.say("5/9/2023", "Cơ quan nào đề xuất")
+    await hoa.say("5/5/2023", "Cơ quan nào đề xuất")
     await hoa.say("Sở Giáo dục và Đào tạo", "phối hợp")
     await hoa.say("bỏ qua", "lĩnh vực")
     await hoa.say("Giáo dục", "Đã ký hay mới dự kiến?")
@@ -224,3 +224,24 @@ async def test_a_user_who_blocked_the_bot_is_marked(polling_bot, fake):
     async with app.sessions() as db:
         identity = await db.scalar(select(Identity).where(Identity.user_id == "z7"))
     assert identity.blocked_at is not None
+
+
+async def test_one_message_entry_sent_back_in_two_parts(polling_bot, fake):
+    from tests.test_quick_entry import FORMS, fill
+
+    app, _ = polling_bot
+    hoa = ZaloUser(fake, "z-quick")
+    await hoa.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await hoa.say("nhanh hội nghị", "Loại hoạt động: Hội nghị")  # no slash on Zalo
+    template = fake.sent("z-quick")[-1]
+    values = {f.key: f.example for f in FORMS["hoi_nghi"].fields}
+    values["noi_dung"] = "Chia sẻ kinh nghiệm quản lý tài nguyên nước. " * 30
+    lines = fill(template, "hoi_nghi", values).splitlines()
+    first, second = "\n".join(lines[:10]), "\n".join(lines[10:])
+    assert max(len(first), len(second)) < 2000 < len(first) + len(second)  # Zalo's limit
+    await hoa.say(first, "Còn 5 mục")
+    summary = await hoa.say(second, "Kiểm tra lại trước khi lưu")
+    assert "• Trạng thái: Đã tổ chức" in summary
+    await hoa.say("lưu", "Đã lưu hoạt động số 1")
+    [record] = await records(app)
+    assert record.kind == "hoi_nghi" and record.values["kinh_phi_vnd"] == 150_000_000

@@ -88,7 +88,7 @@ async def draft_page(request: web.Request) -> web.Response:
     ]  # fmt: skip
     context = {
         "round": round_,
-        "label": round_label(round_.id),
+        "label": round_label(round_.id, round_.message),
         "template": template,
         "templates": {name: t(f"report.templates.{name}") for name in TEMPLATES},
         "draft": html,
@@ -209,7 +209,7 @@ async def figure_records(request: web.Request) -> web.Response:
         pairs = await records_store.by_ids(db, ids)
     context = {
         "round": round_,
-        "label": round_label(round_.id),
+        "label": round_label(round_.id, round_.message),
         "template": template,
         "rows": [table_row(record, unit) for record, unit in pairs],
     }

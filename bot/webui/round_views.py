@@ -70,8 +70,8 @@ async def home(request: web.Request) -> web.Response:
     async with ws.app.sessions() as db:
         for round_ in reversed(rounds):
             card = {
-                "round": round_, "label": round_label(round_.id), "open": _is_open(request, round_),
-                "days": days_left(round_.deadline, today),
+                "round": round_, "label": round_label(round_.id, round_.message),
+                "open": _is_open(request, round_), "days": days_left(round_.deadline, today),
             }  # fmt: skip
             if person.is_coordinator:
                 rows = await store.progress(db, round_)
@@ -115,7 +115,7 @@ async def round_page(request: web.Request) -> web.Response:
     today = ws.now().date()
     context = {
         "round": round_,
-        "label": round_label(round_.id),
+        "label": round_label(round_.id, round_.message),
         "rows": shown,
         "counts": {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER},
         "total": len(rows),

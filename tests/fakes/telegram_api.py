@@ -957,6 +957,16 @@ class FakeTelegramAPI:
             ]
         return await self.inject_raw({"message": message})
 
+    async def edit_last_text(self, user_id: int, text: str) -> int:
+        """Inject an ``edited_message`` update: the user edits the last message they sent.
+        Returns the update_id."""
+        mine = [r for r in self._messages.get(user_id, {}).values() if r.get("from_user")]
+        if not mine:
+            raise AssertionError(f"user {user_id} has sent no message to edit")
+        record = mine[-1]
+        record["json"] = {**record["json"], "text": text, "edit_date": _now()}
+        return await self.inject_raw({"edited_message": record["json"]})
+
     async def send_document(
         self,
         user_id: int,
