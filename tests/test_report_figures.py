@@ -265,3 +265,33 @@ def test_records_accept_objects_and_clean_unsafe_characters():
 )  # fmt: skip
 def test_round_nicely(value, nice):
     assert round_nicely(value) == nice
+
+
+def test_countries_are_counted_by_their_canonical_name():
+    from datetime import date
+
+    from domain.periods import round_period
+    from templates.report.figures import aggregate
+
+    def trip(countries: str) -> dict:
+        values = {
+            "ten_doan": "Đoàn", "truong_doan": "A", "lanh_dao_tinh": False,
+            "nuoc_den": countries, "noi_dung": "Làm việc", "so_nguoi": 3,
+            "tu_ngay": "2023-03-01", "den_ngay": "2023-03-02", "trang_thai": "da_thuc_hien",
+        }  # fmt: skip
+        return {"kind": "doan_ra", "unit": "Sở Ngoại vụ", "values": values}
+
+    def award(country: str) -> dict:
+        return {"kind": "khen_thuong", "unit": "Sở Ngoại vụ", "values": {
+            "danh_hieu": "Bằng khen", "doi_tuong": "X", "loai_doi_tuong": "ca_nhan",
+            "nuoc": country, "thanh_tich": "Y", "so_quyet_dinh": "1/QĐ",
+            "ngay_quyet_dinh": "2023-04-01"}}  # fmt: skip
+
+    records = [trip("Lao, Thái Lan"), trip("CHDCND Lào và Han Quoc"), trip("Japan")]
+    records += [award("Lào"), award("Lao"), award("UNICEF")]
+    figures = aggregate(records, round_period("2023-Y", date(2023, 12, 31)))
+    assert figures.outgoing.countries == ["Lào", "Thái Lan", "Hàn Quốc", "Nhật Bản"]
+    assert [(c.country, c.persons) for c in figures.awards.by_country] == [
+        ("Lào", 2),
+        ("UNICEF", 1),
+    ]

@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from domain.countries import canonical_country, split_countries
 from domain.forms import Form, load_forms
 from domain.parsing import fold
 from domain.periods import Period, previous_year
@@ -43,7 +44,6 @@ PLAN_HORIZON = timedelta(days=366)
 # Control characters XML cannot hold, and the private-use block the renderer uses as
 # markers; neither belongs in a report.
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000-\uf8ff\ufffe\uffff]")
-_LIST_SPLIT = re.compile(r"\s*[,;]\s*")
 
 
 def clean_text(value: Any) -> Any:
@@ -572,7 +572,7 @@ class _Sections:
         section.people = sum(r.get("so_nguoi", 0) for r in items)
         section.led_by_leader = sum(1 for r in items if r.get("lanh_dao_tinh"))
         section.countries = _unique(
-            name for r in items for name in _LIST_SPLIT.split(r.get("nuoc_den", "")) if name
+            _country(name) for r in items for name in split_countries(r.get("nuoc_den", ""))
         )
 
     def _incoming(self, items: list[ReportRecord]) -> None:
@@ -633,7 +633,7 @@ class _Sections:
         section.count = len(items)
         by_country: dict[str, CountryAwards] = {}
         for record in items:
-            country = record.get("nuoc", "")
+            country = _country(record.get("nuoc", ""))
             entry = by_country.setdefault(country, CountryAwards(country))
             if record.get("loai_doi_tuong") == "tap_the":
                 entry.groups += 1
@@ -720,6 +720,12 @@ def _indicator_key(record: ReportRecord) -> str:
     if indicator != "khac":
         return indicator
     return f"khac:{fold(record.get('ghi_chu', ''))}"
+
+
+def _country(name: str) -> str:
+    """The canonical name of a country ("Lao", "CHDCND Lào" -> "Lào"), so that a report
+    counts one country once however it was typed; an organisation stays as written."""
+    return canonical_country(name) or name.strip()
 
 
 def _choice_keys(kind: str, key: str) -> list[str]:
