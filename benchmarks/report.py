@@ -48,10 +48,19 @@ TEXT = (
     "làm việc trao đổi kinh nghiệm quản lý biên giới lãnh sự bảo hộ công dân"
 )
 WORDS = TEXT.split(" ")
+# Countries as a province meets them: a few dozen, not a new one per record.
+COUNTRIES = (
+    "Lào", "Thái Lan", "Nhật Bản", "Hàn Quốc", "Trung Quốc", "Hoa Kỳ", "Pháp", "Đức",
+    "Australia", "Singapore", "Campuchia", "Ấn Độ", "Liên bang Nga", "Canada", "Bỉ",
+    "Vương quốc Anh", "Malaysia", "Indonesia", "Philippines", "Đài Loan (Trung Quốc)",
+)  # fmt: skip
+COUNTRY_FIELDS = frozenset({"nuoc", "nuoc_den", "quoc_gia", "nuoc_to_chuc"})
 
 
 def fake_value(form: Form, key: str, day: date, rng: random.Random) -> Any:
     spec = form.field(key)
+    if key in COUNTRY_FIELDS:
+        return rng.choice(COUNTRIES)
     match spec.type:
         case "int":
             return rng.randint(max(spec.minimum or 0, 1), 40)
