@@ -31,7 +31,7 @@ from domain.rounds import parse_round_id, round_label
 from storage import report_texts
 from templates.report.build import FORMATS, build_report, default_template
 from templates.report.header import Header
-from templates.report.previous import LEFT_OUT, place, read_paragraphs
+from templates.report.previous import LEFT_OUT, place, read_paragraphs, store_placement
 from templates.report.render import TEMPLATES
 from templates.report.standing import UNPLACED, load_sections
 
@@ -240,15 +240,11 @@ async def _import_report(app: App, round_id: str, path: str, replace: bool) -> i
     placement = place(read_paragraphs(_report_file(path)))
     sections = load_sections()
     async with app.sessions() as db, db.begin():
-        own = await report_texts.texts_of_round(db, round_id)
-        taken = [key for key in placement.sections if key in own and own[key].text]
-        if taken and not replace:
-            titles = ", ".join(sections[key].title for key in taken)
-            raise ReportArgumentError(t("report.errors.texts_exist", sections=titles))
-        for key, found in placement.sections.items():
-            await report_texts.set_text(
-                db, round_id, key, "\n".join(found), source=f"import:{Path(path).name}"
-            )
+        source = f"import:{Path(path).name}"
+        taken = await store_placement(db, round_id, placement, source=source, replace=replace)
+    if taken:
+        titles = ", ".join(sections[key].title for key in taken)
+        raise ReportArgumentError(t("report.errors.texts_exist", sections=titles))
     print(t("report.cli.imported_into", round=round_label(round_id), path=path))
     for key, found in placement.sections.items():
         if key != UNPLACED:

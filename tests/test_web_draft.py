@@ -103,3 +103,33 @@ async def test_unknown_templates_formats_and_figures_are_not_found(client, coord
     assert (await client.get("/web/rounds/2023-Y/draft/file/pdf")).status == 404
     assert (await client.get("/web/rounds/2023-Y/draft/ref/999")).status == 404
     assert (await client.get("/web/rounds/2099-Y/draft")).status == 404
+
+
+async def test_last_years_signed_report_uploaded_on_the_draft_page(app, client, coordinator):
+    from aiohttp import FormData
+
+    from tests.conftest import FIXTURES
+
+    def upload(name: str, content: bytes, **fields) -> FormData:
+        form = FormData({"csrf": coordinator, **fields})
+        form.add_field("file", content, filename=name)
+        return form
+
+    signed = (FIXTURES / "bao_cao_nam_2021_bo_ngoai_giao.txt").read_bytes()
+    page = await client.get("/web/rounds/2023-Y/draft?mau=bo_ngoai_giao")
+    assert "Gửi báo cáo đã ký của đợt năm 2022" in await page.text()
+    response = await client.post(
+        "/web/rounds/2023-Y/draft/import?mau=bo_ngoai_giao", data=upload("bc-2022.txt", signed)
+    )
+    html = await response.text()
+    assert response.status == 200 and 'Biên giới lãnh thổ</td><td class="num">11' in html
+    draft = await (await client.get("/web/rounds/2023-Y/draft?mau=bo_ngoai_giao")).text()
+    assert '<mark class="review">[RÀ SOÁT SỐ LIỆU]</mark> Hà Tĩnh có 164,488 km' in draft
+    again = await client.post(
+        "/web/rounds/2023-Y/draft/import?mau=bo_ngoai_giao", data=upload("bc-2022.txt", signed)
+    )
+    assert again.status == 409 and "đã có đoạn văn" in await again.text()
+    wrong = await client.post(
+        "/web/rounds/2023-Y/draft/import?mau=bo_ngoai_giao", data=upload("anh.png", b"\x89PNG")
+    )
+    assert "Hãy chọn báo cáo dạng Word" in await wrong.text()

@@ -27,10 +27,12 @@ from storage.models import Round
 from templates.report.build import Report, build_report, default_template
 from templates.report.header import Header
 from templates.report.html_writer import to_html
+from templates.report.previous import place, read_paragraphs, store_placement
 from templates.report.render import TEMPLATES
-from templates.report.standing import load_sections
+from templates.report.standing import UNPLACED, load_sections
 
 MAX_TEXT_CHARS = 20000
+REPORT_SUFFIXES = (".docx", ".txt")
 MAX_LINE_CHARS = 300
 DOWNLOADS = {
     "docx": ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
@@ -96,6 +98,7 @@ async def draft_page(request: web.Request) -> web.Response:
         "texts": texts,
         "header": saved,
         "period": report.period.phrase(),
+        "previous": round_label(previous) if (previous := previous_round_id(round_)) else "",
         "as_of": report.period.as_of_phrase(),
     }
     return render(request, "draft.html.j2", context)
@@ -168,6 +171,64 @@ def header_from_form(form: MultiDictProxy, today: date) -> Header:
         signer_name=line("signer_name"),
         sign_date=day("sign_date"),
     )
+
+
+def previous_round_id(round_: Round) -> str | None:
+    """The round of the same kind a year earlier (whose signed report a new draft starts
+    from); None for an ad hoc round."""
+    if round_.kind not in ("H1", "Y"):
+        return None
+    return f"{int(round_.id[:4]) - 1}-{round_.kind}"
+
+
+async def import_previous(request: web.Request) -> web.Response:
+    """Last period's signed report (.docx or .txt) as the previous round's standing texts,
+    which this draft then carries for review."""
+    ws = workspace(request)
+    round_ = await round_or_404(request)
+    template = _template(request, round_)
+    previous = previous_round_id(round_)
+    posted = await request.post()
+    upload = posted.get("file")
+    filename = Path(getattr(upload, "filename", "") or "").name
+    if previous is None or upload is None or not hasattr(upload, "file"):
+        raise web.HTTPBadRequest()
+    back = _base(round_, template)
+    if Path(filename).suffix.lower() not in REPORT_SUFFIXES:
+        raise redirect(back, "report_file_type", anchor="nhap-bao-cao")
+    folder = ws.settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        path = Path(scratch) / f"bao-cao{Path(filename).suffix.lower()}"
+        path.write_bytes(upload.file.read())
+        try:
+            placement = place(read_paragraphs(path))
+        except Exception:  # not a readable document, whatever the library says
+            raise redirect(
+                _base(round_, template), "report_unreadable", anchor="nhap-bao-cao"
+            ) from None
+    async with ws.app.sessions() as db, db.begin():
+        taken = await store_placement(
+            db, previous, placement, source=f"import:{filename}",
+            replace=posted.get("replace") == "1", member_id=viewer_of(request).member_id,
+            via="web",
+        )  # fmt: skip
+    sections = load_sections()
+    context = {
+        "round": round_,
+        "label": round_label(round_.id),
+        "previous": round_label(previous),
+        "template": template,
+        "taken": [sections[key].title for key in taken],
+        "placed": [
+            (sections[key].title, len(found))
+            for key, found in placement.sections.items()
+            if key != UNPLACED
+        ],
+        "unplaced": placement.unplaced,
+        "left_out": placement.left_out,
+    }
+    return render(request, "draft_import.html.j2", context, status=409 if taken else 200)
 
 
 async def download(request: web.Request) -> web.StreamResponse:

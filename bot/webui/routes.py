@@ -42,6 +42,7 @@ ROUTES = (
     ("POST", "/rounds/{round_id}/draft/text", draft_views.save_text, "coordinator"),
     ("POST", "/rounds/{round_id}/draft/header", draft_views.save_header, "coordinator"),
     ("GET", "/rounds/{round_id}/draft/file/{fmt}", draft_views.download, "coordinator"),
+    ("POST", "/rounds/{round_id}/draft/import", draft_views.import_previous, "coordinator"),
     ("GET", "/rounds/{round_id}/draft/ref/{index}", draft_views.figure_records, "coordinator"),
     ("GET", "/records", record_views.records_table, "member"),
     ("GET", "/records/export/{fmt}", record_views.export, "member"),

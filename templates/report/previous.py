@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docx import Document
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.parsing import fold, nfc
+from storage import report_texts
 from templates.report.standing import UNPLACED, load_sections
 
 _ROMAN = r"(?:X{0,3})(?:IX|IV|V?I{0,3})"
@@ -49,6 +51,29 @@ class Placement:
     @property
     def unplaced(self) -> list[str]:
         return self.sections.get(UNPLACED, [])
+
+
+async def store_placement(
+    db: AsyncSession,
+    round_id: str,
+    placement: Placement,
+    *,
+    source: str,
+    replace: bool = False,
+    member_id: int | None = None,
+    via: str = "cli",
+) -> list[str]:
+    """Store the placed paragraphs as the round's standing texts. Without `replace`, the
+    sections the round already has text for are returned and nothing is stored."""
+    own = await report_texts.texts_of_round(db, round_id)
+    taken = [key for key in placement.sections if key in own and own[key].text]
+    if taken and not replace:
+        return taken
+    for key, found in placement.sections.items():
+        await report_texts.set_text(
+            db, round_id, key, "\n".join(found), source=source, member_id=member_id, via=via
+        )
+    return []
 
 
 def read_paragraphs(path: Path) -> list[tuple[str, bool]]:
