@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
 
 from bot.app import App
@@ -38,6 +39,13 @@ async def healthz(request: web.Request) -> web.Response:
         log.warning("health check failed: %s", error)
         return web.json_response({"status": "error", "database": "unreachable"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+async def metrics(_request: web.Request) -> web.Response:
+    """Counters for an operator's monitoring, in the Prometheus text format."""
+    response = web.Response(body=generate_latest(REGISTRY))
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
 
 
 def secret_matches(request: web.Request, header: str, expected: str) -> bool:
@@ -108,6 +116,7 @@ def build_web_app(
     if workspace is not None:
         add_workspace(web_app, workspace)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
     web_app.router.add_get("/files/{token}", download)
     if telegram is not None:
         web_app[TELEGRAM_KEY] = telegram
