@@ -108,7 +108,7 @@ async def _zalo(settings: Settings) -> list[Check]:
         key = "doctor.zalo_bad_token" if error.error_code == 401 else "doctor.zalo_unreachable"
         return [Check(False, t(key, error=_short(error)))]
     checks = [Check(True, t("doctor.zalo_ok", name=me.get("account_name", "")))]
-    expected = _webhook_url(settings, "zalo") if settings.zalo_mode == "webhook" else ""
+    expected = _webhook_url(settings, "zalo") if settings.zalo_webhook else ""
     checks.append(_webhook_check("Zalo", info.get("url", "") or "", expected))
     return checks
 

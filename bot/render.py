@@ -7,19 +7,35 @@ from domain.catalog import t
 from domain.messages import Outgoing
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most ``limit`` characters, in order, cut at line boundaries.
+def utf16_length(text: str) -> int:
+    """The length messengers count: UTF-16 code units (an emoji outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
 
-    A line longer than ``limit`` is cut hard. The newline at a cut is dropped and so are
-    blank pieces (Zalo refuses empty texts), so for a text whose lines all fit,
-    ``"\\n".join(split_text(text)) == text`` unless blank lines fall on a cut.
-    A blank text gives no pieces.
+
+def _fitting_prefix(line: str, limit: int) -> int:
+    """How many characters of `line` fit in `limit` UTF-16 units (never half an emoji)."""
+    used = 0
+    for index, char in enumerate(line):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return max(index, 1)
+    return len(line)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` UTF-16 units, in order, cut at line boundaries.
+
+    Lengths are counted as Telegram and Zalo count them (UTF-16), so a text of emoji is cut
+    twice as often as one of letters. A line longer than ``limit`` is cut hard. The newline
+    at a cut is dropped and so are blank pieces (Zalo refuses empty texts), so for a text
+    whose lines all fit, ``"\\n".join(split_text(text)) == text`` unless blank lines fall on
+    a cut. A blank text gives no pieces.
     """
-    if limit < 1:
-        raise ValueError("limit must be >= 1")
+    if limit < 2:
+        raise ValueError("limit must be >= 2")
     if not text.strip():
         return []
-    if len(text) <= limit:
+    if utf16_length(text) <= limit:
         return [text]
     pieces: list[str] = []
 
@@ -29,14 +45,15 @@ def split_text(text: str, limit: int) -> list[str]:
 
     current: str | None = None  # the piece being built; None: no piece started
     for line in text.split("\n"):
-        while len(line) > limit:
+        while utf16_length(line) > limit:
             flush(current)
             current = None
-            flush(line[:limit])
-            line = line[limit:]
+            cut = _fitting_prefix(line, limit)
+            flush(line[:cut])
+            line = line[cut:]
         if current is None:
             current = line
-        elif len(current) + 1 + len(line) <= limit:
+        elif utf16_length(current) + 1 + utf16_length(line) <= limit:
             current = f"{current}\n{line}"
         else:
             flush(current)

@@ -41,7 +41,7 @@ def enabled_channels(app: App) -> dict[str, object]:
     if settings.telegram_bot_token:
         channels["telegram"] = TelegramChannel(app, webhook=settings.telegram_mode == "webhook")
     if settings.zalo_bot_token:
-        channels["zalo"] = ZaloChannel(app, webhook=settings.zalo_mode == "webhook")
+        channels["zalo"] = ZaloChannel(app, webhook=settings.zalo_webhook)
     return channels
 
 

@@ -11,20 +11,26 @@ from datetime import timedelta
 from bot.app import App
 from bot.render import plain_text, split_text
 from bot.zalo_client import (
-    MAX_TEXT,
+    EVENT_UNSUPPORTED,
+    EVENT_VOICE,
+    SPLIT_AT,
     ZaloClient,
     ZaloError,
+    ZaloNetworkError,
+    ZaloQuotaExceeded,
     parse_event,
     stable_update_id,
 )
 from domain.catalog import t
-from domain.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
+from domain.messages import DEFERRED, FAILED, SENT, Incoming, Outgoing
 from storage import repo
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 POLL_TIMEOUT = 30
+# getUpdates refused while a webhook is set: 400 observed, 409 on Telegram-like servers.
+WEBHOOK_ACTIVE_CODES = frozenset({400, 409})
 
 
 class ZaloChannel:
@@ -64,10 +70,21 @@ class ZaloChannel:
         await self.client.close()
 
     async def _poll(self) -> None:
+        """Long-poll until stopped. A refusal that means a webhook is set deletes it once;
+        a second one stops polling with one message instead of failing every second."""
+        webhook_deleted = False
         while True:
             try:
                 updates = await self.client.get_updates(timeout=POLL_TIMEOUT)
             except ZaloError as error:
+                refused = error.error_code in WEBHOOK_ACTIVE_CODES
+                if refused and not isinstance(error, ZaloNetworkError):
+                    if webhook_deleted:
+                        log.error(t("cli.zalo_polling_stopped", error=str(error)))
+                        return
+                    webhook_deleted = True
+                    await self.client.delete_webhook()
+                    continue
                 log.warning("Zalo getUpdates failed: %s", error)
                 await asyncio.sleep(1)
                 continue
@@ -82,8 +99,13 @@ class ZaloChannel:
         event = parse_event(update)
         if event is None or event.is_bot:
             return
+        if event.event_name == EVENT_UNSUPPORTED:
+            # Zalo withheld a protected user's content: nothing to answer to.
+            log.info("Zalo withheld the content of a message in chat %s", event.chat_id)
+            return
         if not event.is_text:
-            await self.send(Outgoing(text=t("errors.text_only_zalo"), chat_id=event.chat_id))
+            key = "errors.voice_zalo" if event.event_name == EVENT_VOICE else "errors.text_only_zalo"
+            await self.send(Outgoing(text=t(key), chat_id=event.chat_id))
             return
         incoming = Incoming(
             channel=CHANNEL,
@@ -107,16 +129,17 @@ class ZaloChannel:
         return f"{self.app.settings.public_base_url.rstrip('/')}/files/{token}"
 
     async def send(self, outgoing: Outgoing) -> str:
-        """Deliver one reply as text messages of at most 2,000 characters, in order."""
+        """Deliver one reply as texts below Zalo's 2,000-character limit, in order: SENT,
+        DEFERRED (quota exceeded: try again after a pause) or "failed: <reason>". Nobody is
+        marked blocked: Zalo documents no error code meaning that."""
         text = plain_text(outgoing, await self._file_link(outgoing))
         try:
-            for piece in split_text(text, MAX_TEXT):
+            for piece in split_text(text, SPLIT_AT):
                 await self.client.send_message(outgoing.chat_id, piece)
+        except ZaloQuotaExceeded as error:
+            log.warning("Zalo quota exceeded sending to chat %s: %s", outgoing.chat_id, error)
+            return DEFERRED
         except ZaloError as error:
-            if error.error_code == 403:
-                async with self.app.sessions() as db, db.begin():
-                    await repo.mark_blocked(db, CHANNEL, outgoing.chat_id)
-                return BLOCKED
             log.error("could not send to Zalo chat %s: %s", outgoing.chat_id, error)
-            return FAILED
+            return f"{FAILED}: zalo {error.error_code} {error.description}"
         return SENT

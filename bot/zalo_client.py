@@ -1,43 +1,52 @@
-"""An async HTTP client for the Zalo Bot Platform ("Zalo Bot", bot.zaloplatforms.com).
+"""An async HTTP client for the Zalo Bot Platform ("Zalo Bot").
 
-What the API is (sources below; [D] = the official docs, [O] = observed by client libraries):
+What the API is, from the platform's documentation (https://bot.zaloplatforms.com/docs and
+its current edition https://docs.zaloplatforms.com/docs/BOT) [D], and where the docs are
+silent, from public clients [O]:
 
-* Calls are ``POST {base}/bot<TOKEN>/<method>`` with a JSON body; the base is
-  ``https://bot-api.zaloplatforms.com`` (older docs: ``bot-api.zapps.me``) [D]. Answers are
-  ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": N, "description": "..."}``
-  [D, O]. A wrong token gives ``error_code`` 401 [O: lamdt1/ckvn-bot].
+* Calls are ``{base}/bot<TOKEN>/<method>``, GET or POST, parameters as JSON, form or query
+  string [D]; this client POSTs JSON. The base is ``https://bot-api.zaloplatforms.com``
+  (older: ``bot-api.zapps.me``) [D]. Answers are ``{"ok": true, "result": ...}`` or
+  ``{"ok": false, "error_code": N, "description": "..."}``; only ``ok`` means success [D].
+* The documented error codes ("Bảng mã lỗi") are all there is [D]: 400 bad request,
+  401 token expired or invalid, **403 internal server error** (retried here, a bounded
+  number of times; it does NOT mean the user blocked the bot: no code is documented for
+  that), 404 not found, 408 request timeout, **429 quota exceeded** (no ``retry_after``
+  and no quota figure are documented: `ZaloQuotaExceeded` is raised at once, and the
+  caller pauses for minutes). Connection errors and 5xx are retried too (not documented,
+  harmless).
 * ``getMe`` -> ``{id, account_name, account_type, can_join_groups}`` [D].
-* ``getUpdates`` (param ``timeout``: seconds, documented as a *string*, default 30) long-polls
-  and returns **one** update object per call, not a list as on Telegram, with no update id
-  and no offset [D, O: openclaw extensions/zalo/src/api.ts]. When nothing arrives before the
-  timeout it answers ``error_code`` 408 "Request timeout" [O: openclaw, hermes-zalo-bot].
-  It does not work while a webhook is set [D].
-* An update is ``{"event_name": ..., "message": {...}}`` with event names
-  ``message.text.received``, ``message.image.received``, ``message.sticker.received``,
-  ``message.unsupported.received`` [O: openclaw]; ``message`` has ``from`` {id, display_name,
-  is_bot}, ``chat`` {id, chat_type "PRIVATE"|"GROUP"}, ``text``, ``message_id`` (a hex string),
-  ``date`` (milliseconds) [D, O]. Ids are strings.
-* ``setWebhook`` {url (HTTPS), secret_token (8-256 characters, required)} -> {url, updated_at};
-  Zalo then POSTs each update with the header ``X-Bot-Api-Secret-Token`` [D]. The docs show
-  the webhook body wrapped as ``{"ok": true, "result": update}``; deliveries have been
-  observed flat (the update itself) [O: openclaw monitor.webhook.ts]: `parse_event` takes both.
-  ``deleteWebhook`` -> {url: "", updated_at}; ``getWebhookInfo`` -> {url, updated_at}, or a
-  404 error when no webhook is set [O: hermes-zalo-bot].
-* ``sendMessage`` {chat_id, text: 1 to 2000 characters} -> {message_id, date} [D].
-* ``sendChatAction`` {chat_id, action: "typing" ("upload_photo" announced)} -> ``{"ok": true}``
-  with no ``result`` [D].
+* ``getUpdates`` (``timeout`` in seconds, documented as a string, default 30) long-polls
+  and returns **one** update object, with no update id and no offset; the update is gone
+  once returned [D, O: github.com/openclaw/openclaw extensions/zalo]. Nothing before the
+  timeout answers 408 [D, O]. The docs reserve polling for development ("production should
+  set a webhook so as not to miss events") and it does not work while a webhook is set;
+  it then answers 400 in practice [O: github.com/field-vn/zalo].
+* An update is ``{"event_name": ..., "message": {...}}``; events ``message.text.received``,
+  ``message.image.received`` (``photo`` and ``caption``), ``message.sticker.received``
+  (``sticker``, ``url``), ``message.voice.received`` (``voice_url``) and
+  ``message.unsupported.received``: a sender in a group the law protects (children, people
+  with disabilities...) whose content Zalo withholds [D]. ``message`` has ``from`` {id,
+  display_name, is_bot}, ``chat`` {id, chat_type "PRIVATE"|"GROUP" (groups in beta)},
+  ``text``, ``message_id`` (a hex string), ``date`` (milliseconds) [D]. Ids are strings.
+* ``setWebhook`` {url, secret_token (8-256 characters)} -> {url, updated_at}; the URL must be
+  public HTTPS (localhost and private addresses are refused) [D]; Zalo then POSTs each update
+  with the header ``X-Bot-Api-Secret-Token`` [D]. The docs show the body wrapped as
+  ``{"ok": true, "result": update}``; flat deliveries have been observed
+  [O: github.com/openclaw/openclaw pull 991]: `parse_event` takes both. ``deleteWebhook`` ->
+  {url: "", updated_at}; ``getWebhookInfo`` -> {url, updated_at}, or 404 when none is set
+  [D, O: github.com/vcth4nh/hermes-zalo-bot].
+* ``sendMessage`` {chat_id, text: 1 to 2000 characters, optional parse_mode and
+  text_styles} -> {message_id, date} [D]. The docs do not say how characters are counted;
+  text_styles offsets are UTF-16 units, so texts are measured in UTF-16 and cut with a
+  margin (`SPLIT_AT`).
+* ``sendChatAction`` {chat_id, action: "typing"} -> ``{"ok": true}`` with no ``result`` [D].
+* Events may be delivered again (a webhook answered 5xx is redelivered
+  [O: github.com/field-vn/zalo]): hence `stable_update_id`, since updates carry no id.
 * Zalo's edge has been seen sending duplicate ``Server`` headers [O: hermes-zalo-bot];
-  aiohttp's response parser accepts them except in Python dev mode (``-X dev`` or
-  ``PYTHONASYNCIODEBUG``), where its strict parser rejects the response.
-
-Where the docs are silent this client follows the Telegram Bot API: HTTP status = error code,
-429 with ``parameters.retry_after`` (or a ``Retry-After`` header), 5xx transient, a Telegram-
-like 409 for ``getUpdates`` while a webhook is set, and events that may arrive more than once
-(hence `stable_update_id`: Zalo updates have no update id).
-
-Sources: bot.zaloplatforms.com/docs (transcribed in XuanNguyenNB/QuanLyThuChi_Bot_Telegram_Zalom
-docs/ZALO_BOT_API.md); github.com/openclaw/openclaw extensions/zalo; github.com/vcth4nh/
-hermes-zalo-bot zalo/api.py; docs.beeblast.co/channels/zalo (2000-character chunks, typing).
+  aiohttp's response parser accepts them except in Python dev mode.
+* Not documented at all: whether a bot may message a user unprompted weeks after their last
+  message (what every reminder does). Test it live (see the README) before relying on it.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.render import utf16_length
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -60,12 +71,15 @@ __all__ = [
     "EVENT_STICKER",
     "EVENT_TEXT",
     "EVENT_UNSUPPORTED",
+    "EVENT_VOICE",
     "MAX_TEXT",
     "SECRET_HEADER",
+    "SPLIT_AT",
     "ZaloClient",
     "ZaloError",
     "ZaloEvent",
     "ZaloNetworkError",
+    "ZaloQuotaExceeded",
     "ZaloUnauthorized",
     "parse_event",
     "stable_update_id",
@@ -73,15 +87,20 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com/bot"
 MAX_TEXT = 2000
+# Texts are cut below the limit: how Zalo counts characters is not documented.
+SPLIT_AT = 1900
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 SECRET_MIN, SECRET_MAX = 8, 256
 
 EVENT_TEXT = "message.text.received"
 EVENT_IMAGE = "message.image.received"
 EVENT_STICKER = "message.sticker.received"
+EVENT_VOICE = "message.voice.received"
 EVENT_UNSUPPORTED = "message.unsupported.received"
 
 POLL_TIMEOUT_CODE = 408  # getUpdates: nothing arrived before the timeout
+INTERNAL_ERROR = 403  # documented as "Internal server error", retried
+QUOTA_EXCEEDED = 429  # documented as "Quota exceeded", with no retry_after
 _POLL_MARGIN = 10.0  # seconds of HTTP timeout beyond the long-poll timeout
 
 
@@ -97,12 +116,10 @@ class ZaloError(Exception):
         description: str,
         *,
         method: str = "",
-        retry_after: float | None = None,
     ) -> None:
         self.error_code = error_code
         self.description = description
         self.method = method
-        self.retry_after = retry_after
         where = f"{method}: " if method else ""
         super().__init__(f"{where}{description} (error {error_code})")
 
@@ -118,6 +135,10 @@ class ZaloNetworkError(ZaloError):
     """No usable answer: connection error, timeout, or a body that is not the API's JSON."""
 
 
+class ZaloQuotaExceeded(ZaloError):
+    """429 "Quota exceeded": not retried here; the caller pauses for minutes."""
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -125,10 +146,10 @@ class ZaloClient:
     """Async client of ``{base_url}{token}/{method}``.
 
     ``async with ZaloClient(token) as zalo: ...`` or ``await start()`` / ``await close()``.
-    Transient failures (connection errors, timeouts, 429, 5xx) are retried ``retries`` times
-    with exponential backoff (``backoff`` * 2**attempt, at most ``max_delay``) or the
-    ``retry_after`` the API asks for; a ``retry_after`` above ``max_delay`` is raised at once.
-    Other errors are raised at once: 401 as `ZaloUnauthorized`, the rest as `ZaloError`.
+    Transient failures (connection errors, timeouts, 403 "internal server error", 5xx) are
+    retried ``retries`` times with exponential backoff (``backoff`` * 2**attempt, at most
+    ``max_delay``). Other errors are raised at once: 401 as `ZaloUnauthorized`, 429 as
+    `ZaloQuotaExceeded`, the rest as `ZaloError`.
     """
 
     def __init__(
@@ -228,12 +249,13 @@ class ZaloClient:
         return result
 
     async def send_message(self, chat_id: str | int, text: str) -> dict[str, Any]:
-        """Send one text of 1 to 2000 characters; {message_id, date}.
+        """Send one text of 1 to 2000 characters (UTF-16 units); {message_id, date}.
 
         Longer texts are refused with ValueError: cutting them (`split_text`) is the caller's.
         """
-        if not 1 <= len(text) <= MAX_TEXT:
-            raise ValueError(f"Zalo texts are 1 to {MAX_TEXT} characters long, not {len(text)}")
+        length = utf16_length(text)
+        if not 1 <= length <= MAX_TEXT:
+            raise ValueError(f"Zalo texts are 1 to {MAX_TEXT} characters long, not {length}")
         result = await self.call("sendMessage", {"chat_id": str(chat_id), "text": text})
         return result if isinstance(result, dict) else {}
 
@@ -260,12 +282,7 @@ class ZaloClient:
             except ZaloError as error:
                 if not _is_transient(error) or attempt == attempts - 1:
                     raise
-                if error.retry_after is not None:
-                    if error.retry_after > self.max_delay:
-                        raise
-                    delay = error.retry_after
-                else:
-                    delay = min(self.backoff * 2**attempt, self.max_delay)
+                delay = min(self.backoff * 2**attempt, self.max_delay)
                 log.warning(
                     "zalo %s failed (%s), retry %d/%d in %.2fs",
                     method,
@@ -287,7 +304,6 @@ class ZaloClient:
         try:
             async with self._session.post(url, json=params or {}, timeout=timeout) as response:
                 status = response.status
-                retry_header = response.headers.get("Retry-After")
                 raw = await response.text(errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = self._redact(str(exc)) or "no detail"
@@ -311,13 +327,9 @@ class ZaloClient:
         description = self._redact(str(body.get("description") or f"HTTP {status}"))
         if code == 401 or status == 401:
             raise ZaloUnauthorized(401, description, method=method)
-        parameters = body.get("parameters")
-        retry_after = None
-        if isinstance(parameters, dict):
-            retry_after = _float(parameters.get("retry_after"))
-        if retry_after is None and (code == 429 or status == 429):
-            retry_after = _float(retry_header)
-        raise ZaloError(code, description, method=method, retry_after=retry_after)
+        if code == QUOTA_EXCEEDED:
+            raise ZaloQuotaExceeded(code, description, method=method)
+        raise ZaloError(code, description, method=method)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "<TOKEN>") if self._token else text
@@ -326,7 +338,7 @@ class ZaloClient:
 def _is_transient(error: ZaloError) -> bool:
     if isinstance(error, ZaloNetworkError):
         return True
-    return error.error_code == 429 or 500 <= error.error_code <= 599
+    return error.error_code == INTERNAL_ERROR or 500 <= error.error_code <= 599
 
 
 def _int(value: Any) -> int | None:
@@ -334,14 +346,6 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
 
 
 def _as_update_list(result: Any) -> list[dict[str, Any]]:
@@ -369,6 +373,8 @@ class ZaloEvent:
     date: int | None = None
     chat_type: str = ""
     is_bot: bool = False
+    photo: str = ""  # an image's URL (message.image.received), with its caption
+    caption: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -415,6 +421,8 @@ def parse_event(update: Any) -> ZaloEvent | None:
         date=int(date) if isinstance(date, int | float) and not isinstance(date, bool) else None,
         chat_type=_str(chat.get("chat_type")).upper(),
         is_bot=sender.get("is_bot") is True,
+        photo=_str(message.get("photo")),
+        caption=_str(message.get("caption")),
         raw=body,
     )
 

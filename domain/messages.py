@@ -41,4 +41,6 @@ class Outgoing:
 # Outcomes of delivering an Outgoing to a messenger.
 SENT = "sent"
 BLOCKED = "blocked"
-FAILED = "failed"
+FAILED = "failed"  # alone, or "failed: <reason>"
+DEFERRED = "deferred"  # the messenger's quota is exceeded: sent again after a pause
+UNREACHABLE = "unreachable"  # no linked channel takes reminders

@@ -5,13 +5,16 @@ Everything that differs between provinces or deployments lives here, never in co
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, ValidationError, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.catalog import has, t
@@ -65,11 +68,15 @@ class Settings(BaseSettings):
     telegram_messages_per_second: Annotated[float, Field(gt=0)] = 29.0
     send_retries: NotNegative = 3
 
-    # Zalo Bot Platform: no token means no Zalo. Mode "polling" or "webhook".
+    # Zalo Bot Platform: no token means no Zalo. Mode "polling" (the platform's development
+    # mode), "webhook", or "auto": the webhook when public_base_url is set.
     zalo_bot_token: str = ""
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
-    zalo_mode: Mode = "polling"
+    zalo_mode: Literal["auto", "polling", "webhook"] = "auto"
     zalo_webhook_secret: str = ""
+    # Zalo answered "quota exceeded" (429, no retry time given): reminders to Zalo wait this
+    # long, the others go on; the unsent ones stay pending and go out after the pause.
+    zalo_quota_pause_minutes: Annotated[float, Field(gt=0)] = 15.0
     # Generated files offered by link (Zalo cannot send documents) expire after this.
     file_link_hours: Positive = 24
 
@@ -110,8 +117,22 @@ class Settings(BaseSettings):
     reminder_overdue_days: NotNegative = 1
     quiet_hours: tuple[str, str] = ("21:00", "07:00")
     reminder_max_attempts: Positive = 4
-    # Reminders sent at once in a wave (the rate limiter paces the messenger).
-    reminder_concurrency: Positive = 16
+    # Reminders sent at once in a wave (Zalo's quota is not documented: keep this low).
+    reminder_concurrency: Positive = 4
+    # Each morning at this time coordinators are told who no reminder reached that day.
+    unreached_check_time: str = "10:00"
+
+    # E-mail (SMTP): no host means no e-mail channel. Security "starttls" (port 587),
+    # "tls" (port 465) or "none" (a relay on the local network).
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # A verification code sent to a new address stays valid this long.
+    email_code_minutes: Positive = 30
     # /tiendo keeps showing a round this many days after its deadline.
     progress_days_after_deadline: NotNegative = 90
 
@@ -137,7 +158,7 @@ class Settings(BaseSettings):
             raise ValueError("timezone") from error
         return value
 
-    @field_validator("reminder_time", "quiet_hours")
+    @field_validator("reminder_time", "quiet_hours", "unreached_check_time")
     @classmethod
     def _clock_times(cls, value: str | tuple[str, str]) -> str | tuple[str, str]:
         for text in (value,) if isinstance(value, str) else value:
@@ -154,6 +175,24 @@ class Settings(BaseSettings):
             except ValueError as error:
                 raise ValueError("day_month") from error
         return value
+
+    @model_validator(mode="after")
+    def _zalo_webhook_reachable(self) -> Settings:
+        """Zalo refuses webhook URLs that are not public HTTPS: say so before starting."""
+        if self.zalo_bot_token and self.zalo_webhook and webhook_url_problem(self.public_base_url):
+            raise ValueError("zalo_webhook_url")
+        return self
+
+    @property
+    def zalo_webhook(self) -> bool:
+        """Whether Zalo runs on the webhook: asked for, or by default when public."""
+        if self.zalo_mode == "auto":
+            return bool(self.public_base_url)
+        return self.zalo_mode == "webhook"
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.smtp_from)
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -174,19 +213,44 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'doingoai.db').resolve()}"
 
 
+def webhook_url_problem(url: str) -> str | None:
+    """Why a messenger could not post to `url` (a catalogue key), or None when it can:
+    it must be HTTPS to a public host, not loopback or a private network."""
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        return "settings.webhook_not_https"
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return "settings.webhook_private"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "settings.webhook_private"
+    return None
+
+
+# Checks across settings, and the setting each one reports.
+_CROSS_CHECKS = {"zalo_webhook_url": "public_base_url"}
+
+
 def settings_problems(error: ValidationError) -> list[str]:
     """One Vietnamese line per wrong setting: its variable, the value and what it must be."""
     lines = []
     for problem in error.errors():
-        name = ENV_PREFIX + str(problem["loc"][0]).upper() if problem["loc"] else ENV_PREFIX
         context = {k: str(v).replace(" or ", " hoặc ") for k, v in problem.get("ctx", {}).items()}
         reason = str(context.get("error", "")) if problem["type"] == "value_error" else ""
+        field = str(problem["loc"][0]) if problem["loc"] else _CROSS_CHECKS.get(reason, "")
+        value = problem.get("input")
+        if not problem["loc"] and isinstance(value, dict):
+            value = value.get(field, "")
         key = f"settings.{reason or problem['type']}"
         lines.append(
             t(
                 "settings.line",
-                name=name,
-                value=problem.get("input"),
+                name=ENV_PREFIX + field.upper(),
+                value=value,
                 reason=t(key, **context) if has(key) else t("settings.invalid"),
             )
         )

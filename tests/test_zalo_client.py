@@ -14,11 +14,15 @@ from bot.zalo_client import (
     EVENT_IMAGE,
     EVENT_STICKER,
     EVENT_TEXT,
+    EVENT_UNSUPPORTED,
+    EVENT_VOICE,
     MAX_TEXT,
     SECRET_HEADER,
+    SPLIT_AT,
     ZaloClient,
     ZaloError,
     ZaloNetworkError,
+    ZaloQuotaExceeded,
     ZaloUnauthorized,
     parse_event,
     stable_update_id,
@@ -115,13 +119,16 @@ async def test_queued_events_come_one_per_poll_or_as_a_list(fake: FakeZaloAPI) -
 async def test_non_text_events_are_not_text(zalo: ZaloClient, fake: FakeZaloAPI) -> None:
     await fake.send_event("u-lan", "image", caption="ảnh hội nghị")
     await fake.send_event("u-lan", EVENT_STICKER)
+    await fake.send_event("u-lan", "voice")
     await fake.send_event("u-lan", "unsupported")
-    events = [parse_event(u) for _ in range(3) for u in await zalo.get_updates(1)]
+    events = [parse_event(u) for _ in range(4) for u in await zalo.get_updates(1)]
     assert [e.event_name for e in events] == [
         EVENT_IMAGE,
         EVENT_STICKER,
-        "message.unsupported.received",
+        EVENT_VOICE,
+        EVENT_UNSUPPORTED,
     ]
+    assert events[0].caption == "ảnh hội nghị" and events[0].photo.endswith("photo.jpg")
     for event in events:
         assert not event.is_text and event.text is None
         assert event.user_id == "u-lan" and event.display_name == "Lan"
@@ -188,16 +195,27 @@ async def test_server_error_is_retried(zalo: ZaloClient, fake: FakeZaloAPI) -> N
     assert len(fake.calls_to("sendMessage")) == 2
 
 
-async def test_rate_limit_is_retried_after_retry_after(fake: FakeZaloAPI) -> None:
+async def test_quota_exceeded_is_raised_at_once(fake: FakeZaloAPI) -> None:
+    """429 is documented as "Quota exceeded" with no retry time: retrying within seconds
+    would only spend more of the quota, so the caller decides (it pauses for minutes)."""
     async with ZaloClient(TOKEN, base_url=fake.base_url, backoff=0.01) as client:
-        fake.fail_next("sendMessage", status=429, retry_after=0.3)
-        started = time.monotonic()
+        fake.fail_next("sendMessage", status=429)
+        with pytest.raises(ZaloQuotaExceeded) as caught:
+            await client.send_message("u1", "một")
+    assert caught.value.error_code == 429 and caught.value.description == "Quota exceeded"
+    assert len(fake.calls_to("sendMessage")) == 1 and fake.sent("u1") == []
+
+
+async def test_internal_error_403_is_retried_and_bounded(fake: FakeZaloAPI) -> None:
+    """403 is documented as "Internal server error", not as a user who blocked the bot."""
+    async with ZaloClient(TOKEN, base_url=fake.base_url, retries=2, backoff=0.01) as client:
+        fake.fail_next("sendMessage", times=2, status=403)
         await client.send_message("u1", "một")
-        assert time.monotonic() - started >= 0.29  # honoured, not the 0.01 s backoff
-        fake.fail_next("sendMessage", times=2, status=429)  # no retry_after: backoff
-        await client.send_message("u1", "hai")
-    assert fake.sent("u1") == ["một", "hai"]
-    assert len(fake.calls_to("sendMessage")) == 5
+        fake.fail_next("sendMessage", times=5, status=403)
+        with pytest.raises(ZaloError) as caught:
+            await client.send_message("u1", "hai")
+    assert caught.value.error_code == 403 and not isinstance(caught.value, ZaloQuotaExceeded)
+    assert fake.sent("u1") == ["một"] and len(fake.calls_to("sendMessage")) == 6
 
 
 async def test_bad_gateway_and_dropped_connection_are_retried(fake: FakeZaloAPI) -> None:
@@ -266,7 +284,7 @@ async def test_webhook_delivery_and_redelivery(zalo: ZaloClient, fake: FakeZaloA
         assert (await zalo.get_webhook_info())["url"] == url
         with pytest.raises(ZaloError) as caught:
             await zalo.get_updates(timeout=0)
-        assert caught.value.error_code == 409
+        assert caught.value.error_code == 400
 
         message_id = await fake.send_text("u-lan", "qua webhook")
         assert await fake.redeliver(message_id) == 200
@@ -313,6 +331,14 @@ def test_split_text_hard_cuts_overlong_lines() -> None:
     assert split_text_2000("ngắn") == ["ngắn"]
     assert split_text_2000("") == [] and split_text_2000(" \n ") == []
     assert split_text_2000("x" * 2000 + "\n\n" + "y" * 10) == ["x" * 2000, "\n" + "y" * 10]
+
+
+def test_split_text_counts_emoji_twice() -> None:
+    """2,000 emoji are 4,000 UTF-16 units: cut below the limit, never inside an emoji."""
+    text = "🎉" * 2000
+    pieces = split_text(text, SPLIT_AT)
+    assert "".join(pieces) == text and len(pieces) == 3
+    assert all(len(p.encode("utf-16-le")) // 2 <= SPLIT_AT < MAX_TEXT for p in pieces)
 
 
 async def test_stable_update_id_for_a_redelivered_event(

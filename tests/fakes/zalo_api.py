@@ -16,14 +16,18 @@ are read from the JSON body (what clients send), a form body or the query string
 Behaviour, like the real API where it is known:
 
 * answers ``{"ok": true, "result": ...}`` / ``{"ok": false, "error_code", "description"}``
-  with the HTTP status equal to the error code; wrong token -> 401;
+  with the HTTP status equal to the error code; wrong token -> 401; the documented meanings
+  of injected faults: 403 "Internal server error", 429 "Quota exceeded" (no retry_after);
 * ``getUpdates`` long-polls up to ``timeout`` seconds and returns ONE update object (or, with
   ``batch_updates=True``, every queued update as a list); nothing -> 408 "Request timeout";
   an update is gone once returned (Zalo has no offset);
 * while a webhook is set, injected events are POSTed to it (flat ``{event_name, message}``, or
   wrapped ``{"ok": true, "result": ...}`` with ``wrap_webhook=True``) with the header
-  ``X-Bot-Api-Secret-Token``, and ``getUpdates`` answers 409 as Telegram does;
-* ``sendMessage`` refuses texts outside 1..2000 characters (400); ``sendChatAction`` accepts
+  ``X-Bot-Api-Secret-Token``, and ``getUpdates`` answers 400 (as observed);
+* events carry the documented fields: ``photo`` and ``caption`` for images, ``sticker`` and
+  ``url`` for stickers, ``voice_url`` for voice, and no content for ``unsupported`` (Zalo
+  withholds a protected user's message);
+* ``sendMessage`` refuses texts outside 1..2000 UTF-16 units (400); ``sendChatAction`` accepts
   ``typing`` and ``upload_photo`` and answers ``{"ok": true}`` without ``result``;
   ``getWebhookInfo`` answers 404 when no webhook is set.
 
@@ -61,14 +65,17 @@ _BAD_GATEWAY_HTML = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
 )
-_WEBHOOK_CONFLICT = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
-)
+_WEBHOOK_CONFLICT = "Bad request: getUpdates is not available while a webhook is set"
+# The documented meanings of the error codes ("Bảng mã lỗi").
+_DOCUMENTED = {403: "Internal server error", 429: "Quota exceeded"}
 # Defaults for the message fields of non-text events (overridable by send_event's fields).
 _EVENT_DEFAULTS: dict[str, dict[str, Any]] = {
-    "message.image.received": {"photo_url": "https://example.invalid/zalo/photo.jpg"},
-    "message.sticker.received": {"sticker": "0e078a2fb66a5f34067b"},
+    "message.image.received": {"photo": "https://example.invalid/zalo/photo.jpg", "caption": ""},
+    "message.sticker.received": {
+        "sticker": "0e078a2fb66a5f34067b",
+        "url": "https://example.invalid/zalo/sticker.png",
+    },
+    "message.voice.received": {"voice_url": "https://example.invalid/zalo/voice.aac"},
 }
 
 
@@ -291,9 +298,10 @@ class FakeZaloAPI:
     ) -> None:
         """Make the next ``times`` calls of ``method`` fail with ``status``.
 
-        429 -> "Too Many Requests" with ``parameters.retry_after`` and a Retry-After header
-        when ``retry_after`` is given; 502 -> an nginx HTML page; 0 -> the connection is
-        dropped without an answer; other statuses -> a JSON error with the HTTP phrase.
+        403 and 429 -> a JSON error with their documented meaning ("Internal server error",
+        "Quota exceeded"; a ``retry_after`` is added only when given, which Zalo never does);
+        502 -> an nginx HTML page; 0 -> the connection is dropped without an answer; other
+        statuses -> a JSON error with the HTTP phrase.
         """
         self._fail_rules.append(_FailRule(method.lower(), times, status, retry_after, description))
 
@@ -324,7 +332,7 @@ class FakeZaloAPI:
         """Inject an event from ``user_id``; returns its message_id.
 
         ``event_name`` is a full name ("message.image.received") or its middle ("image",
-        "sticker", "unsupported"); ``fields`` are added to the message (photo_url, caption,
+        "sticker", "unsupported"); ``fields`` are added to the message (photo, caption,
         sticker, text, message_id, date, ...).
         """
         if "." not in event_name:
@@ -486,9 +494,9 @@ class FakeZaloAPI:
         status = rule.status
         if status == 0:
             return _Disconnect()
-        if status == 429:
+        if status in _DOCUMENTED:
             return ZaloApiError(
-                429, rule.description or "Too Many Requests", retry_after=rule.retry_after
+                status, rule.description or _DOCUMENTED[status], retry_after=rule.retry_after
             )
         if status == 502 and rule.description is None:
             return ZaloApiError(502, "Bad Gateway", raw_body=_BAD_GATEWAY_HTML)
@@ -505,7 +513,7 @@ class FakeZaloAPI:
 
     async def _m_get_updates(self, params: dict[str, Any]) -> Any:
         if self._webhook is not None:
-            raise ZaloApiError(409, _WEBHOOK_CONFLICT)
+            raise ZaloApiError(400, _WEBHOOK_CONFLICT)
         try:
             timeout = float(params.get("timeout", 30) or 0)
         except (TypeError, ValueError):
@@ -524,7 +532,7 @@ class FakeZaloAPI:
                 except TimeoutError:
                     pass
             if self._webhook is not None:
-                raise ZaloApiError(409, _WEBHOOK_CONFLICT)
+                raise ZaloApiError(400, _WEBHOOK_CONFLICT)
             if not self._pending:
                 raise ZaloApiError(408, "Request timeout")
             if self.batch_updates:
@@ -559,8 +567,8 @@ class FakeZaloAPI:
     async def _m_send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
         text = params.get("text")
-        if not isinstance(text, str) or not 1 <= len(text) <= MAX_TEXT_LENGTH:
-            length = len(text) if isinstance(text, str) else 0
+        length = len(text.encode("utf-16-le")) // 2 if isinstance(text, str) else 0
+        if not 1 <= length <= MAX_TEXT_LENGTH:
             raise ZaloApiError(
                 400,
                 f"Bad Request: text must be 1 to {MAX_TEXT_LENGTH} characters, got {length}",
