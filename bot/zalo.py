@@ -104,7 +104,9 @@ class ZaloChannel:
             log.info("Zalo withheld the content of a message in chat %s", event.chat_id)
             return
         if not event.is_text:
-            key = "errors.voice_zalo" if event.event_name == EVENT_VOICE else "errors.text_only_zalo"
+            key = (
+                "errors.voice_zalo" if event.event_name == EVENT_VOICE else "errors.text_only_zalo"
+            )
             await self.send(Outgoing(text=t(key), chat_id=event.chat_id))
             return
         incoming = Incoming(

@@ -37,8 +37,15 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def channel_name(channel: str) -> str:
+    """A channel's name as people say it ("Zalo", "e-mail"); the key when unknown."""
+    key = f"channels.{channel}"
+    return t(key) if has(key) else channel
+
+
 # The Vietnamese number and date filters every template may use (messages, reports, pages).
 FILTERS = {
+    "channel_name": channel_name,
     "count": vnformat.count,
     "thousands": vnformat.thousands,
     "amount": vnformat.amount,

@@ -36,6 +36,7 @@ class Outgoing:
     file_path: Path | None = None
     chat_id: str = ""
     numbered: bool = True
+    subject: str = ""  # the e-mail subject when it goes by mail (a default otherwise)
 
 
 # Outcomes of delivering an Outgoing to a messenger.

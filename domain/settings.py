@@ -10,9 +10,8 @@ import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
-
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict

@@ -5,6 +5,11 @@ points of units that have not confirmed. A log entry keyed (round, member, slot)
 committed before each send and updated with its outcome, so a restart neither repeats a
 delivered reminder nor skips anyone; an entry left "sending" by a crash, or "failed", is
 retried with backoff, a bounded number of times.
+
+Each reminder goes to every channel the member takes reminders on, once per channel: the
+outcome per channel is in the delivery log (storage.deliveries), and a retry skips the
+channels already reached. A messenger over its quota pauses for minutes; its reminders stay
+pending ("deferred") and go out after the pause, and coordinators are told.
 """
 
 from __future__ import annotations
@@ -19,9 +24,18 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.catalog import t
 from domain.forms import count_lines
-from domain.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
+from domain.messages import BLOCKED, DEFERRED, FAILED, SENT, UNREACHABLE, Choice, Outgoing
 from domain.rounds import PURPOSE_IN_LABEL, round_label
-from scheduler.plan import ANNOUNCE, Slot, announced_at, current_slot, days_left, recurring_rounds
+from scheduler.plan import (
+    ANNOUNCE,
+    Slot,
+    announced_at,
+    clock_time,
+    current_slot,
+    days_left,
+    recurring_rounds,
+)
+from storage import deliveries
 from storage import rounds as store
 from storage.models import ReminderLog, Round
 
@@ -29,6 +43,8 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, Outgoing], Awaitable[str]]  # (channel, outgoing) -> outcome
 SUMMARY_PREFIX = "sum-"
+QUOTA_PREFIX = "q-"  # coordinators told that a messenger's quota paused the wave
+UNREACHED_PREFIX = "u-"  # coordinators told who no reminder reached that morning
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,8 @@ class Reminders:
         self.settings = settings
         self.deliver = deliver
         self.clock = clock or (lambda: datetime.now(settings.tz))
+        self._paused_until: dict[str, datetime] = {}  # channel -> end of its quota pause
+        self._quota_hit: set[str] = set()  # channels paused during the current wave
 
     # --- planning ---------------------------------------------------------------------
 
@@ -96,10 +114,16 @@ class Reminders:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
         if entry is None or entry.attempts == 0:
             return True
+        if entry.status == DEFERRED:  # waits for the quota pause only
+            return entry.updated_at + self._pause <= _naive_utc(now)
         if entry.status in (SENT, BLOCKED) or entry.attempts >= self.settings.reminder_max_attempts:
             return False
         wait = timedelta(minutes=2**entry.attempts)
         return entry.updated_at + wait <= _naive_utc(now)
+
+    @property
+    def _pause(self) -> timedelta:
+        return timedelta(minutes=self.settings.zalo_quota_pause_minutes)
 
     async def plan(self, now: datetime) -> list[Planned]:
         """Who a tick at `now` would remind, and why; writes nothing."""
@@ -126,10 +150,12 @@ class Reminders:
             slot = self._slot(round_, now)
             if slot is not None:
                 delivered += await self._wave(round_, slot, now)
+                await self._flag_unreached(round_, slot, now)
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
         pending, members, reachable = await self._targets(round_, slot, now)
+        self._quota_hit.clear()
         outcomes = await self._remind(round_, pending, members, slot.name, now)
         reminded = outcomes.count(SENT)
         if reminded:
@@ -139,6 +165,8 @@ class Reminders:
                 for reached in (True, False)
             }  # fmt: skip
             await self._summarise(round_, slot, reminded, names[True], names[False], now)
+        if self._quota_hit:
+            await self._tell_quota(round_, slot, outcomes.count(DEFERRED), now)
         return reminded
 
     async def remind_now(
@@ -187,7 +215,12 @@ class Reminders:
             Choice(f"xongok:{round_.id}", t("reminder.done_button")),
             Choice(f"xongkhong:{round_.id}", t("reminder.nothing_button")),
         ]
-        return Outgoing(text=text, choices=choices, numbered=False)
+        subject = t(
+            "email.reminder_subject",
+            label=round_label(round_.id, round_.message),
+            deadline=round_.deadline,
+        )
+        return Outgoing(text=text, choices=choices, numbered=False, subject=subject)
 
     async def _summarise(
         self,
@@ -200,20 +233,59 @@ class Reminders:
     ) -> None:
         """To coordinators: how many were reminded, and the units still to confirm, those
         nobody could be reminded in apart."""
+        async with self.sessions() as db:
+            per_channel = await deliveries.reached_per_channel(db, round_.id, slot.name)
+        label = round_label(round_.id, round_.message)
         text = t(
             "reminder.summary",
-            label=round_label(round_.id, round_.message),
+            label=label,
             deadline=round_.deadline,
             reminded=reminded,
+            per_channel=sorted(per_channel.items()),
             pending=pending,
             unreached=unreached,
         )
+        subject = t("email.summary_subject", label=label)
+        await self._to_coordinators(round_.id, SUMMARY_PREFIX + slot.name, text, subject, now)
+
+    async def _to_coordinators(
+        self, round_id: str, slot: str, text: str, subject: str, now: datetime
+    ) -> None:
+        """One message to every coordinator, once per (round, slot) like a reminder."""
         async with self.sessions() as db:
             coordinators = await store.recipients(db, "coordinator")
+        message = Outgoing(text=text, subject=subject)
         for coordinator in coordinators:
-            await self._send_once(
-                round_.id, coordinator, SUMMARY_PREFIX + slot.name, Outgoing(text=text), now
-            )
+            await self._send_once(round_id, coordinator, slot, message, now)
+
+    async def _tell_quota(self, round_: Round, slot: Slot, deferred: int, now: datetime) -> None:
+        """A messenger over its quota: coordinators hear how many wait, and until when."""
+        label = round_label(round_.id, round_.message)
+        resume = max(self._paused_until[channel] for channel in self._quota_hit)
+        text = t(
+            "reminder.quota_paused",
+            label=label,
+            channels=sorted(self._quota_hit),
+            deferred=deferred,
+            resume=resume.astimezone(now.tzinfo),
+        )
+        subject = t("email.quota_subject", label=label)
+        await self._to_coordinators(round_.id, QUOTA_PREFIX + slot.name, text, subject, now)
+
+    async def _flag_unreached(self, round_: Round, slot: Slot, now: datetime) -> None:
+        """From the morning check time of a slot's day, coordinators get the focal points
+        this slot's reminder reached on no channel (once; nothing when everyone got it)."""
+        check = datetime.combine(slot.due.date(), clock_time(self.settings.unreached_check_time))
+        if now.date() != slot.due.date() or now.replace(tzinfo=None) < check:
+            return
+        async with self.sessions() as db:
+            people = await deliveries.unreached(db, round_.id, slot.name)
+        if not people:
+            return
+        label = round_label(round_.id, round_.message)
+        text = t("reminder.unreached", label=label, people=people)
+        subject = t("email.unreached_subject", label=label)
+        await self._to_coordinators(round_.id, UNREACHED_PREFIX + slot.name, text, subject, now)
 
     async def _send_once(
         self, round_id: str, member, slot: str, message: Outgoing, now
@@ -227,7 +299,7 @@ class Reminders:
                 return None
             entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
             entry_id = entry.id
-        outcome, error = await self._deliver_all(member, message)
+        outcome, error = await self._deliver_all(entry_id, member, message, now)
         # Recorded even if the wave is being cancelled (shutdown): a delivered reminder whose
         # outcome is lost would be sent again after the restart.
         await asyncio.shield(self._record(entry_id, outcome, error, stamp))
@@ -237,18 +309,56 @@ class Reminders:
         async with self.sessions() as db, db.begin():
             entry = await db.get(ReminderLog, entry_id)
             entry.status, entry.error, entry.updated_at = outcome, error[:500], stamp
+            if outcome == DEFERRED:  # waiting out a quota is not a failed attempt
+                entry.attempts -= 1
 
-    async def _deliver_all(self, member, message: Outgoing) -> tuple[str, str]:
-        """Send to each of the member's reachable identities; SENT if any got it."""
+    # --- per-channel delivery (issue 11) ------------------------------------------------
+
+    async def _deliver_all(
+        self, entry_id: int, member, message: Outgoing, now: datetime
+    ) -> tuple[str, str]:
+        """Send to each of the member's channels not reached yet for this entry, recording
+        each outcome. DEFERRED while one waits for its quota; else SENT if any got it."""
+        async with self.sessions() as db:
+            done = await deliveries.sent_addresses(db, entry_id)
         outcomes = []
         for channel, chat_id in member.identities:
-            try:
-                outcomes.append(await self.deliver(channel, replace(message, chat_id=chat_id)))
-            except Exception as error:  # one failure never stops the wave
-                log.exception("reminder to %s:%s failed", channel, chat_id)
-                outcomes.append(f"{FAILED}: {error}")
+            if (channel, chat_id) in done:
+                outcomes.append(SENT)
+                continue
+            outcome = await self._deliver_one(channel, replace(message, chat_id=chat_id), now)
+            await self._note_delivery(entry_id, member.member_id, channel, chat_id, outcome)
+            outcomes.append(outcome)
+        if DEFERRED in outcomes:
+            return DEFERRED, ""
         if SENT in outcomes:
             return SENT, ""
         if outcomes and all(o == BLOCKED for o in outcomes):
             return BLOCKED, ""
         return FAILED, "; ".join(outcomes) or "no reachable identity"
+
+    async def _deliver_one(self, channel: str, message: Outgoing, now: datetime) -> str:
+        """One channel's send; a channel in its quota pause is not called (DEFERRED)."""
+        if self._paused_until.get(channel, now) > now:
+            return DEFERRED
+        try:
+            outcome = await self.deliver(channel, message)
+        except Exception as error:  # one failure never stops the wave
+            log.exception("reminder to %s:%s failed", channel, message.chat_id)
+            return f"{FAILED}: {error}"
+        if outcome == DEFERRED:
+            self._paused_until[channel] = now + self._pause
+            self._quota_hit.add(channel)
+        return outcome
+
+    async def _note_delivery(
+        self, entry_id: int, member_id: int, channel: str, address: str, outcome: str
+    ) -> None:
+        """The delivery log's row for one channel: sent, failed (with the reason),
+        deferred, or unreachable (the person blocked the bot there)."""
+        status, _, reason = outcome.partition(":")
+        status = UNREACHABLE if status == BLOCKED else status
+        async with self.sessions() as db, db.begin():
+            await deliveries.record(
+                db, entry_id, member_id, channel, address, status, reason.strip()
+            )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from domain.parsing import fold
@@ -39,6 +40,9 @@ class Unit(Base):
     group: Mapped[str] = mapped_column(String(32), default="khac")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The focal point's official address from the units file (email_dau_moi): linked to
+    # the first focal point who registers for the unit.
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
 
 
 class Member(Base):
@@ -58,7 +62,7 @@ class Member(Base):
 
 
 class Identity(Base):
-    """A member's account on one channel (telegram, zalo, console)."""
+    """A member's account on one channel (telegram, zalo, email, console)."""
 
     __tablename__ = "identities"
     __table_args__ = (UniqueConstraint("channel", "user_id"),)
@@ -70,6 +74,8 @@ class Identity(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     blocked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Whether reminders go to this channel (/kenh turns it off and on).
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class Invite(Base):
@@ -215,6 +221,25 @@ class ReminderLog(Base):
     error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """What became of one reminder (or summary) on one of the member's channels: sent,
+    failed (with the reason), deferred (the messenger's quota) or unreachable. One row per
+    reminder-log entry, channel and address, updated when a retry settles it."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("reminder_log_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_log_id: Mapped[int] = mapped_column(ForeignKey("reminder_log.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(254))  # chat id or e-mail address
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class FileLink(Base):

@@ -242,15 +242,21 @@ class Recipient:
     member_id: int
     unit_id: int | None
     name: str
-    identities: tuple[tuple[str, str], ...]  # (channel, chat_id) not blocked
+    identities: tuple[tuple[str, str], ...]  # (channel, chat_id) not blocked, reminders on
 
 
 async def recipients(db: AsyncSession, role: str) -> list[Recipient]:
-    """Active members of a role with their reachable identities."""
+    """Active members of a role with their reachable identities: not blocked, reminders
+    not turned off (/kenh)."""
     rows = await db.execute(
         select(Member.id, Member.unit_id, Member.name, Identity.channel, Identity.chat_id)
         .join(Identity, Identity.member_id == Member.id)
-        .where(Member.active, Member.role == role, Identity.blocked_at.is_(None))
+        .where(
+            Member.active,
+            Member.role == role,
+            Identity.blocked_at.is_(None),
+            Identity.reminders,
+        )
         .order_by(Member.id, Identity.id)
     )
     grouped: dict[int, Recipient] = {}

@@ -1,0 +1,129 @@
+"""The delivery log: what became of each reminder on each of a member's channels, and who
+no reminder reached (for the coordinators' list of people to phone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import delivery
+from domain.messages import SENT
+from storage.clock import utcnow
+from storage.models import Delivery, Member, ReminderLog, Unit
+from storage.repo import upsert
+
+
+async def record(
+    db: AsyncSession,
+    entry_id: int,
+    member_id: int,
+    channel: str,
+    address: str,
+    outcome: str,
+    error: str = "",
+    message_id: str = "",
+) -> None:
+    """Store (or update, on a retry) one channel's outcome of a reminder-log entry."""
+    statement = upsert(db, Delivery).values(
+        reminder_log_id=entry_id, member_id=member_id, channel=channel, address=address,
+        outcome=outcome, error=error[:500], message_id=message_id[:200], at=utcnow(),
+    )  # fmt: skip
+    excluded = statement.excluded
+    await db.execute(
+        statement.on_conflict_do_update(
+            index_elements=["reminder_log_id", "channel", "address"],
+            set_={
+                "outcome": excluded.outcome,
+                "error": excluded.error,
+                "message_id": excluded.message_id,
+                "at": excluded.at,
+            },
+        )
+    )
+
+
+async def sent_addresses(db: AsyncSession, entry_id: int) -> set[tuple[str, str]]:
+    """(channel, address) pairs this entry already reached: a retry skips them."""
+    rows = await db.execute(
+        select(Delivery.channel, Delivery.address).where(
+            Delivery.reminder_log_id == entry_id, Delivery.outcome == SENT
+        )
+    )
+    return {(channel, address) for channel, address in rows.all()}
+
+
+async def reached_per_channel(db: AsyncSession, round_id: str, slot: str) -> dict[str, int]:
+    """How many members one slot's reminders reached on each channel."""
+    rows = await db.execute(
+        select(Delivery.channel, func.count(func.distinct(Delivery.member_id)))
+        .join(ReminderLog, ReminderLog.id == Delivery.reminder_log_id)
+        .where(ReminderLog.round_id == round_id, ReminderLog.slot == slot, Delivery.outcome == SENT)
+        .group_by(Delivery.channel)
+    )
+    return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class ChannelOutcome:
+    channel: str
+    outcome: str
+    error: str
+
+    @property
+    def reason(self) -> str:
+        """The outcome in Vietnamese, for coordinators."""
+        return delivery.reason(self.outcome, self.error)
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A focal point whose latest reminder of a round reached none of their channels."""
+
+    member_id: int
+    name: str
+    unit: str
+    slot: str
+    at: datetime
+    channels: tuple[ChannelOutcome, ...]
+
+
+async def unreached(db: AsyncSession, round_id: str, slot: str | None = None) -> list[Unreached]:
+    """Focal points whose reminder (of `slot`, or their latest in the round) was sent on no
+    channel, with what each channel answered; in unit order."""
+    query = (
+        select(ReminderLog, Member.name, Unit.name)
+        .join(Member, Member.id == ReminderLog.member_id)
+        .join(Unit, Unit.id == Member.unit_id)
+        .where(ReminderLog.round_id == round_id, Member.role == "focal_point")
+        .order_by(Unit.id, Member.id, ReminderLog.updated_at, ReminderLog.id)
+    )
+    if slot is not None:
+        query = query.where(ReminderLog.slot == slot)
+    latest: dict[int, tuple[ReminderLog, str, str]] = {}
+    for entry, member, unit in (await db.execute(query)).all():
+        latest[entry.member_id] = (entry, member, unit)
+    if not latest:
+        return []
+    entries = {entry.id: entry for entry, _, _ in latest.values()}
+    outcomes: dict[int, list[ChannelOutcome]] = {}
+    for row in await db.scalars(
+        select(Delivery)
+        .where(Delivery.reminder_log_id.in_(entries))
+        .order_by(Delivery.channel, Delivery.id)
+    ):
+        outcomes.setdefault(row.reminder_log_id, []).append(
+            ChannelOutcome(row.channel, row.outcome, row.error)
+        )
+    result = []
+    for entry, member, unit in latest.values():
+        channels = outcomes.get(entry.id, [])
+        if entry.attempts and not any(c.outcome == SENT for c in channels):
+            result.append(
+                Unreached(
+                    entry.member_id, member, unit, entry.slot, entry.updated_at, tuple(channels)
+                )
+            )
+    return result
