@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.mail import EmailChannel
 from domain import catalog
 from domain.catalog import t
 from domain.settings import Settings
@@ -39,7 +40,10 @@ async def open_app(settings: Settings, clock=None) -> App:
     async with sessions() as db, db.begin():
         if not await db.scalar(select(func.count(Unit.id))):
             await import_units(db, settings.units_file)
-    return App(settings, db_engine, sessions, Engine(sessions, settings, clock))
+    engine = Engine(sessions, settings, clock)
+    if settings.email_enabled:
+        engine.mailer = EmailChannel(settings)
+    return App(settings, db_engine, sessions, engine)
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:

@@ -15,6 +15,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import App, demo_login_link
 from bot.channels import Channels
+from bot.mail import CHANNEL as EMAIL
 from bot.telegram import TelegramChannel
 from bot.web import build_web_app
 from bot.webui.core import InviteLinks, Workspace
@@ -77,6 +78,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
 
     for name, channel in channels.items():
         routes.register(name, channel.send)
+    if app.engine.mailer is not None:
+        routes.register(EMAIL, app.engine.mailer.send)
     if "telegram" in channels:
         workspace.links = InviteLinks(telegram_username=channels["telegram"].username)
     scheduler = AsyncIOScheduler(timezone=settings.tz)

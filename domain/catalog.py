@@ -39,7 +39,7 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 def channel_name(channel: str) -> str:
     """A channel's name as people say it ("Zalo", "e-mail"); the key when unknown."""
-    key = f"channels.{channel}"
+    key = f"channel_names.{channel}"
     return t(key) if has(key) else channel
 
 

@@ -22,10 +22,10 @@ from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import menu, quick, records, reports, rounds, signin, units
+from handlers import channels, menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
-from handlers.turn import Turn, whole_number
-from storage import repo
+from handlers.turn import Mailer, Turn, whole_number
+from storage import identities, repo
 from storage.models import Unit
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,14 @@ async def _add_unit(turn: Turn) -> None:
     await units.add_unit(turn, _argument(turn.text))
 
 
+async def _email(turn: Turn) -> None:
+    await channels.email_command(turn, _argument(turn.text))
+
+
+async def _channels(turn: Turn) -> None:
+    await channels.kenh(turn, _argument(turn.text))
+
+
 # Commands work with or without the slash (Zalo users rarely type one).
 COMMANDS: dict[str, Handler] = {
     "menu": menu.show,
@@ -104,6 +112,8 @@ COMMANDS: dict[str, Handler] = {
     "baocao": reports.start,
     "lienket": units.link_messenger,
     "web": signin.web_link,
+    "email": _email,
+    "kenh": _channels,
     "donvi": _coordinator_only(_pick_unit),
     "taoma": _coordinator_only(units.start_invite),
     "themdonvi": _coordinator_only(_add_unit),
@@ -168,15 +178,18 @@ SCREENS: dict[str, Handler] = {
     "confirm_replace": records.on_confirm_replace,
     "pick_unit": units.on_pick_unit,
     "invite_role": units.on_invite_role,
+    "email_code": channels.on_email_code,
 }
 
 
 # Screens that ask for free text: there "xong" or "menu" typed alone is an answer, and only
 # the slash makes a command (except "huy", which always cancels).
-INPUT_SCREENS = frozenset({"ask", "doubt", "quick", "adhoc", "report_range", "pick_unit"})
+INPUT_SCREENS = frozenset(
+    {"ask", "doubt", "quick", "adhoc", "report_range", "pick_unit", "email_code"}
+)
 ALWAYS_COMMANDS = frozenset({"huy"})
 # Commands that take words after them, typed without the slash too ("nhanh đoàn vào").
-ARGUMENT_COMMANDS = frozenset({"nhanh", "xem", "start"})
+ARGUMENT_COMMANDS = frozenset({"nhanh", "xem", "start", "email", "kenh"})
 
 
 def _command(text: str, screen: str = "") -> str | None:
@@ -231,6 +244,7 @@ class Engine:
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
         # SQLite has one writer: serialising here avoids busy errors and retries.
         self._lock = asyncio.Lock()
+        self.mailer: Mailer | None = None  # set when SMTP is configured
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
@@ -271,6 +285,7 @@ class Engine:
                 today=now.date(),
                 settings=self._settings,
                 sessions=self._sessions,
+                mailer=self.mailer,
             )
             if person is None:
                 await self._unregistered(turn)
@@ -308,11 +323,13 @@ class Engine:
             entity_id=person.member_id, details={"channel": turn.incoming.channel},
         )  # fmt: skip
         unit_name = await self._adopt_unit(turn)
+        email = await identities.adopt_unit_email(turn.db, person.member_id)
         turn.say(
             "register.welcome",
             name=name,
             role=t(f"roles.{person.role}"),
             unit=unit_name,
+            email=email,
         )
         await menu.show(turn)
 

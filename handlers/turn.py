@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +21,12 @@ def whole_number(text: str, max_digits: int = 12) -> int | None:
     """ "12" or "#12" as 12; None for anything else (including "²" and huge numbers)."""
     match = re.fullmatch(rf"#?([0-9]{{1,{max_digits}}})", text.strip())
     return int(match.group(1)) if match else None
+
+
+class Mailer(Protocol):
+    async def send(self, outgoing: Outgoing) -> str: ...
+
+    async def send_code(self, address: str, code: str) -> str: ...
 
 
 BACK_WORDS = frozenset({"quay lai", "quaylai", "back", "<"})
@@ -45,6 +51,8 @@ class Turn:
     # Slow work (building documents) run after the transaction, outside the engine's lock;
     # each returns more replies.
     after_commit: list[Callable[[], Awaitable[list[Outgoing]]]] = field(default_factory=list)
+    # Sends mail (codes, reports) when SMTP is configured: bot.mail.EmailChannel.
+    mailer: Mailer | None = None
 
     @property
     def text(self) -> str:
