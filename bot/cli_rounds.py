@@ -13,6 +13,7 @@ from domain.parsing import ParseError, parse_date, parse_text
 from domain.rounds import round_label
 from scheduler.plan import recurring_rounds
 from scheduler.reminders import Reminders
+from storage import deliveries
 from storage import rounds as store
 from storage.models import Round
 
@@ -29,6 +30,7 @@ def add_parsers(commands, date_arg) -> None:
 
     status = commands.add_parser("status", help=t("cli.status"))
     status.add_argument("--round", dest="round_id", default="")
+    status.add_argument("--delivery", action="store_true", help=t("cli.status_delivery"))
 
     remind = commands.add_parser("remind", help=t("cli.remind"))
     remind.add_argument("--dry-run", action="store_true")
@@ -90,6 +92,8 @@ async def run_status(app: App, args: argparse.Namespace) -> int:
                     total=len(rows),
                 )
             )
+            if args.delivery:
+                print(t("rounds.unreached", people=await deliveries.unreached(db, round_.id)))
     return 0
 
 

@@ -73,7 +73,9 @@ class EmailChannel:
 
     async def send(self, outgoing: Outgoing) -> str:
         """A reply, reminder or summary to the address in ``chat_id``."""
-        subject = outgoing.subject or t("email.default_subject")
+        subject = outgoing.subject or t(
+            "email.default_subject", department=self.settings.department_name
+        )
         return await self.deliver(
             self.compose(outgoing.chat_id, subject, outgoing.text, outgoing.file_path)
         )
@@ -81,8 +83,12 @@ class EmailChannel:
     async def send_code(self, address: str, code: str) -> str:
         """The code that proves a person reads this address."""
         minutes = self.settings.email_code_minutes
-        text = t("email_link.code_mail", code=code, minutes=minutes)
-        return await self.deliver(self.compose(address, t("email.code_subject"), text))
+        text = t(
+            "email_link.code_mail", code=code, minutes=minutes,
+            department=self.settings.department_name,
+        )  # fmt: skip
+        subject = t("email.code_subject", department=self.settings.department_name)
+        return await self.deliver(self.compose(address, subject, text))
 
     async def deliver(self, message: EmailMessage) -> str:
         """Hand the message to the SMTP server: SENT, or "failed: smtp <code> <reply>" when

@@ -11,15 +11,17 @@ import asyncio
 from dataclasses import replace
 from datetime import date, datetime
 
+from domain import delivery
 from domain.catalog import t
 from domain.forms import describe
-from domain.messages import Outgoing
+from domain.messages import SENT, Outgoing
 from domain.parsing import ParseError, parse_date
 from domain.periods import Period, RoundBoundaries, range_period, round_period
 from handlers import menu
 from handlers.rounds import round_choices
 from handlers.turn import Turn
 from scheduler.plan import recurring_rounds
+from storage import identities
 from storage import rounds as store
 from storage.models import Round
 from templates.report.build import build_report
@@ -111,6 +113,8 @@ async def _compile(turn: Turn, period: Period, round_id: str | None = None) -> N
     chat_id = turn.incoming.chat_id
     await menu.show(turn)
     menu_after = turn.replies.pop()  # sent after the files, not before them
+    mailer = turn.mailer
+    address = await identities.email_of(turn.db, turn.person.member_id) if mailer else ""
 
     async def build() -> list[Outgoing]:
         report = await build_report(sessions, settings, period, round_id=round_id)
@@ -122,12 +126,31 @@ async def _compile(turn: Turn, period: Period, round_id: str | None = None) -> N
         preview = report.text
         if len(preview) > PREVIEW_CHARS:
             preview = preview[:PREVIEW_CHARS].rsplit("\n", 1)[0] + "\n…"
-        return [
+        replies = [
             Outgoing(text=t("baocao.preview", preview=preview), chat_id=chat_id),
             Outgoing(text=t("baocao.docx"), file_path=docx, chat_id=chat_id),
             Outgoing(text=t("baocao.xlsx"), file_path=xlsx, chat_id=chat_id),
             Outgoing(text=t("baocao.data"), file_path=data, chat_id=chat_id),
-            menu_after,
         ]
+        if address:
+            replies.append(await _mail_draft(mailer, address, period, docx, preview, chat_id))
+        return [*replies, menu_after]
 
     turn.after_commit.append(build)
+
+
+async def _mail_draft(mailer, address: str, period: Period, docx, preview: str, chat_id: str):
+    """The draft .docx to the coordinator's linked address; the reply saying so."""
+    mail = Outgoing(
+        text=t("baocao.preview", preview=preview),
+        file_path=docx,
+        chat_id=address,
+        subject=t("email.report_subject", name=period.phrase()),
+    )
+    outcome = await mailer.send(mail)
+    if outcome == SENT:
+        return Outgoing(text=t("email_link.report_sent", address=address), chat_id=chat_id)
+    reason = delivery.reason(*outcome.split(": ", 1)) if ": " in outcome else outcome
+    return Outgoing(
+        text=t("email_link.report_failed", address=address, reason=reason), chat_id=chat_id
+    )

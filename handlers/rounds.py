@@ -12,7 +12,7 @@ from domain.rounds import round_label
 from handlers import menu
 from handlers.turn import Turn
 from scheduler.plan import days_left, is_open, recurring_rounds
-from storage import repo
+from storage import deliveries, repo
 from storage import rounds as store
 from storage.models import Round
 
@@ -253,6 +253,8 @@ async def show_progress(turn: Turn, round_id: str) -> None:
         confirmed=sum(1 for r in rows if r.confirmed_at),
         total=len(rows),
     )
+    if people := await deliveries.unreached(turn.db, round_.id):
+        turn.say("rounds.unreached", people=people)
     await menu.show(turn)
 
 
