@@ -81,7 +81,7 @@ async def on_email_code(turn: Turn) -> None:
         return
     await identities.link_email(turn.db, turn.person.member_id, address)
     await repo.audit(
-        turn.db, member_id=turn.person.member_id, action="link", entity="identity",
+        turn.db, member_id=turn.person.member_id, action="link", entity="identity", entity_id=None,
         details={"channel": identities.EMAIL, "address": address},
     )  # fmt: skip
     turn.go("menu")
