@@ -3,8 +3,8 @@ and a non-zero exit code when one fails.
 
 Checks: the settings load; the database answers and is at the latest migration (nothing
 is migrated here); each configured messenger accepts its token and has its webhook where
-the settings say (or none, when polling); free space in the data folder; the next
-reminder slots of the open rounds.
+the settings say (or none, when polling); the SMTP server accepts the login; free space
+in the data folder; the next reminder slots of the open rounds.
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiosmtplib import SMTPAuthenticationError, SMTPException
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
+from bot.mail import EmailChannel
 from bot.zalo_client import ZaloClient, ZaloError
 from domain.catalog import t
 from domain.rounds import round_label
@@ -42,7 +44,7 @@ async def run_doctor(settings: Settings, now: datetime | None = None) -> int:
     """Print every check; 0 when all pass, 1 otherwise."""
     now = now or datetime.now(settings.tz)
     results: list[Check] = [Check(True, t("doctor.settings_ok"))]
-    for check in (_database, _telegram, _zalo, _disk):
+    for check in (_database, _telegram, _zalo, _email, _disk):
         try:
             results += await check(settings)
         except Exception as error:  # a check must report, never crash the doctor
@@ -111,6 +113,19 @@ async def _zalo(settings: Settings) -> list[Check]:
     expected = _webhook_url(settings, "zalo") if settings.zalo_webhook else ""
     checks.append(_webhook_check("Zalo", info.get("url", "") or "", expected))
     return checks
+
+
+async def _email(settings: Settings) -> list[Check]:
+    """SMTP: connect (TLS as configured) and log in, when a server is set."""
+    if not settings.email_enabled:
+        return [Check(True, t("doctor.email_off"))]
+    try:
+        await EmailChannel(settings).check_login()
+    except SMTPAuthenticationError as error:
+        return [Check(False, t("doctor.email_bad_login", error=_short(error)))]
+    except (SMTPException, OSError) as error:
+        return [Check(False, t("doctor.email_unreachable", error=_short(error)))]
+    return [Check(True, t("doctor.email_ok", host=settings.smtp_host, port=settings.smtp_port))]
 
 
 def _webhook_url(settings: Settings, channel: str) -> str:

@@ -77,3 +77,44 @@ async def test_an_unreachable_or_unmigrated_database_is_named(tmp_path, capsys):
     empty = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     assert await run_doctor(empty, now=MAY) == 1
     assert "✗ Cơ sở dữ liệu ở phiên bản —, mới nhất là" in capsys.readouterr().out
+
+
+async def test_smtp_login_is_checked(tmp_path, capsys):
+    from tests.fakes.smtp import FakeSMTP
+
+    async with FakeSMTP(credentials=("baocao", "dung-mat-khau")) as smtp:
+        good = await migrated(make_settings(tmp_path / "a", **smtp.settings()))
+        assert await run_doctor(good, now=MAY) == 0
+        assert f"✓ Máy chủ thư 127.0.0.1:{smtp.port} nhận kết nối và đăng nhập." in (
+            capsys.readouterr().out
+        )
+        wrong = good.model_copy(update={"smtp_password": "sai-mat-khau"})
+        assert await run_doctor(wrong, now=MAY) == 1
+        out = capsys.readouterr().out
+        assert "✗ Máy chủ thư từ chối đăng nhập" in out and "sai-mat-khau" not in out
+    closed = good.model_copy(update={"smtp_port": 1})
+    assert await run_doctor(closed, now=MAY) == 1
+    assert "✗ Không kết nối được máy chủ thư" in capsys.readouterr().out
+
+
+def test_a_zalo_webhook_must_be_public_https(tmp_path):
+    """Zalo refuses webhook URLs that are not public HTTPS: the settings say so first."""
+    import pytest
+    from pydantic import ValidationError
+
+    from domain.settings import settings_problems, webhook_url_problem
+
+    for url in ("http://doingoai.example.vn", "https://127.0.0.1:8443", "https://10.1.2.3",
+                "https://192.168.1.5", "https://localhost", ""):  # fmt: skip
+        assert webhook_url_problem(url) is not None, url
+    assert webhook_url_problem("https://bot.songoaivu.hatinh.gov.vn") is None
+    with pytest.raises(ValidationError) as caught:
+        make_settings(tmp_path, zalo_bot_token="t", public_base_url="https://192.168.1.5")
+    [line] = settings_problems(caught.value)
+    assert line.startswith("DOINGOAI_PUBLIC_BASE_URL = https://192.168.1.5: Zalo chỉ gửi webhook")
+    auto = make_settings(tmp_path, zalo_bot_token="t", public_base_url="https://bot.example.vn")
+    assert auto.zalo_webhook  # public: the webhook by default
+    local = make_settings(tmp_path, zalo_bot_token="t", zalo_mode="polling",
+                          public_base_url="http://127.0.0.1:8080")  # fmt: skip
+    assert not local.zalo_webhook
+    assert not make_settings(tmp_path, zalo_bot_token="t").zalo_webhook

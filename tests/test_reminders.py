@@ -334,3 +334,55 @@ async def test_dry_run_plan_lists_who_and_why(sim):
         assert (await db.scalars(select(ReminderLog))).all() == []  # a plan writes nothing
     await sim.reminders().tick(at("24/5/2023", "08:30"))
     assert await sim.reminders().plan(at("24/5/2023", "09:00")) == []
+
+
+async def test_people_no_channel_reached_are_listed_exactly(sim, capsys):
+    """Some sends fail on every channel (one person on two channels): exactly those people
+    are listed as not reached, to coordinators once at the morning check, by /tiendo and by
+    `doingoai status --delivery`; the others are not."""
+    import argparse
+
+    from bot.cli_rounds import run_status
+    from storage import deliveries, identities
+
+    for user_id, unit in (("ok1", "Sở Y tế"), ("ok2", "Sở Tư pháp"), ("f1", "Sở Nội vụ")):
+        await registered(sim.app, user_id, unit=unit)
+    await registered(sim.app, "f2", unit="Sở Xây dựng")
+    async with sim.app.sessions() as db, db.begin():
+        member = (await repo_person(db, "f2")).member_id
+        await identities.link_email(db, member, "f2@hatinh.gov.vn")
+    boss = await registered(sim.app, "boss", role="coordinator")
+    failing = [f"{FAILED}: zalo 400 chat not found"] * 10
+    refused = [f"{FAILED}: smtp 550 5.1.1 no such user"] * 10
+    sim.outcomes = {"f1": list(failing), "f2": list(failing), "f2@hatinh.gov.vn": refused}
+
+    sim.sent.clear()
+    await sim.run_until(at("18/5/2023", "11:00"), times=("08:00", "08:05", "09:00", "10:00"))
+    async with sim.app.sessions() as db:
+        people = await deliveries.unreached(db, "2023-H1", "d7")
+    assert sorted(p.name for p in people) == ["Người dùng f1", "Người dùng f2"]
+    f2 = next(p for p in people if p.name == "Người dùng f2")
+    assert sorted(c.channel for c in f2.channels) == ["email", "test"]
+
+    flags = [out.text for _, chat, out in sim.sent if chat == "boss" and "☎️" in out.text]
+    assert len(flags) == 1
+    assert "2 đầu mối chưa nhận được nhắc nhở qua kênh nào sáng nay" in flags[0]
+    assert "• Người dùng f1 (Sở Nội vụ): test — Zalo từ chối (mã lỗi 400)" in flags[0]
+    assert "e-mail — máy chủ thư từ chối địa chỉ (550 5.1.1 no such user)" in flags[0]
+    assert "ok1" not in flags[0] and "ok2" not in flags[0]
+    await sim.reminders().tick(at("18/5/2023", "11:00"))
+    assert len([1 for _, chat, out in sim.sent if chat == "boss" and "☎️" in out.text]) == 1
+
+    await boss.send("/tiendo")
+    await boss.press("6 tháng đầu năm 2023")
+    listed = boss.text.split("📵")[1]
+    assert "Người dùng f1" in listed and "Người dùng f2" in listed and "ok1" not in listed
+    await run_status(sim.app, argparse.Namespace(round_id="2023-H1", delivery=True))
+    printed = capsys.readouterr().out.split("📵")[1]
+    assert printed.count("• ") == 2 and "Người dùng f2 (Sở Xây dựng)" in printed
+
+
+async def repo_person(db, user_id):
+    from storage import repo
+
+    return await repo.person_by_identity(db, "test", user_id)

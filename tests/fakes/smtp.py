@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import warnings
 from email.message import EmailMessage
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 REFUSAL = "550 5.1.1 <{address}>: mailbox unavailable"
 
@@ -35,15 +36,28 @@ class FakeSMTP:
     """``async with FakeSMTP() as smtp: ... smtp.port ... smtp.to("a@b.vn")``: served in
     the test's own event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self._handler = _Handler()
         self._server: asyncio.Server | None = None
+        self.credentials = credentials  # then AUTH LOGIN/PLAIN is offered and required
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == self.credentials, handled=False)
+
+    def _protocol(self) -> SMTP:
+        if self.credentials is None:
+            return SMTP(self._handler, hostname="smtp.test")
+        with warnings.catch_warnings():  # plain AUTH is fine on loopback in tests
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(
+                self._handler, hostname="smtp.test", authenticator=self._authenticate,
+                auth_required=True, auth_require_tls=False,
+            )  # fmt: skip
 
     async def __aenter__(self) -> FakeSMTP:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(self._handler, hostname="smtp.test"), "127.0.0.1", 0
-        )
+        self._server = await loop.create_server(self._protocol, "127.0.0.1", 0)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -66,9 +80,12 @@ class FakeSMTP:
 
     def settings(self) -> dict[str, object]:
         """The DOINGOAI_SMTP_* settings that reach this server."""
+        user, password = self.credentials or ("", "")
         return {
             "smtp_host": "127.0.0.1",
             "smtp_port": self.port,
             "smtp_security": "none",
             "smtp_from": "Sở Ngoại vụ <baocao@songoaivu.example.vn>",
+            "smtp_user": user,
+            "smtp_password": password,
         }
