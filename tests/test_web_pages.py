@@ -90,6 +90,28 @@ async def test_remind_now_sends_once_per_click_and_logs_it(app, client, coordina
     assert "Đã nhắc" in row_of(html, "Sở Nội vụ")
 
 
+async def test_the_round_page_lists_who_no_reminder_reached(app):
+    """Per person: a focal point whose reminder failed on every channel is listed with the
+    reason; one who got it is not."""
+
+    async def deliver(channel, outgoing):
+        return "failed: zalo 403 Internal server error" if outgoing.chat_id == "b" else "sent"
+
+    client = await web_client(app, deliver)
+    csrf = await sign_in(client, await registered(app, "lan2", role="coordinator"))
+    await registered(app, "a", unit="Sở Tài chính")
+    await registered(app, "b", unit="Sở Nội vụ")
+    page = await (await client.get("/web/rounds/2023-Y")).text()
+    assert "Chưa nhận được nhắc nhở" not in page
+    nonce = re.search(r'name="nonce" value="([0-9a-f]{12})"', page).group(1)
+    await client.post("/web/rounds/2023-Y/remind", data={"csrf": csrf, "nonce": nonce})
+    html = await (await client.get("/web/rounds/2023-Y")).text()
+    listed = html.split('id="chua-nhan"')[1]
+    assert 'data-unreached="Người dùng b"' in listed and "Người dùng a" not in listed
+    assert "máy chủ Zalo báo lỗi nội bộ" in listed
+    await client.close()
+
+
 async def test_the_records_table_filters_sorts_pages_and_exports(app, client, coordinator):
     await add_record(app, "Sở Tài chính", ten_doan="Đoàn Nhật Bản", nuoc="Nhật Bản")
     await add_record(app, "Sở Nội vụ", ten_doan="Đoàn Lào")

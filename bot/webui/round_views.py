@@ -18,6 +18,7 @@ from domain.rounds import round_label
 from handlers.rounds import audit_round, confirm_unit, withdraw_unit
 from scheduler.plan import days_left, is_open, recurring_rounds
 from scheduler.reminders import Reminders
+from storage import deliveries
 from storage import rounds as store
 from storage.models import Round
 from storage.rounds import LastReminder, UnitProgress
@@ -105,6 +106,7 @@ async def round_page(request: web.Request) -> web.Response:
         focal = await store.focal_point_counts(db)
         reminders = await store.last_reminders(db, round_.id)
         confirmed_at = await store.confirmation_times(db, round_.id)
+        unreached = await deliveries.unreached(db, round_.id)
     rows = [
         UnitRow(p, unit_status(p, focal.get(p.unit_id, 0)), focal.get(p.unit_id, 0),
                 reminders.get(p.unit_id))
@@ -125,6 +127,7 @@ async def round_page(request: web.Request) -> web.Response:
         "days": days_left(round_.deadline, today),
         "nonce": secrets.token_hex(6),
         "chart": _progress_chart(round_, confirmed_at, len(rows), today, ws),
+        "unreached": unreached,
     }
     return render(request, "round.html.j2", context)
 
