@@ -43,8 +43,8 @@ MAX_CALLBACK_BYTES = 64
 # Edited messages are asked for only to say that an edit changes nothing.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MENU_COMMANDS = (
-    "moi", "nhanh", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "web", "baocao",
-    "tiendo", "donvi", "taoma",
+    "moi", "nhanh", "cuatoi", "xong", "huy", "menu", "trogiup", "lienket", "web", "email",
+    "kenh", "baocao", "tiendo", "donvi", "taoma",
 )  # fmt: skip
 
 

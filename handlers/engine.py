@@ -330,6 +330,7 @@ class Engine:
             role=t(f"roles.{person.role}"),
             unit=unit_name,
             email=email,
+            ask_email=self.mailer is not None and not email,
         )
         await menu.show(turn)
 
