@@ -144,7 +144,20 @@ async def person_and_state(
     db: AsyncSession, channel: str, user_id: str
 ) -> tuple[Person | None, SavedState]:
     """The registered person and their conversation state, in one query (the hot path).
-    Strangers have no state: they can only register."""
+    Strangers have no state: they can only register.
+
+    On PostgreSQL the person's identity row is locked first, until the transaction ends,
+    so that two processes serving one database handle one person's messages one after the
+    other. The lock is its own statement: a statement that waited for a lock still reads
+    the other tables as they were when it began, so the state is read after the wait, as
+    the previous message committed it. (SQLite has a single writer: the update claim that
+    opens every transaction already waits.)"""
+    if db.bind.dialect.name == "postgresql":
+        await db.execute(
+            select(Identity.id)
+            .where(Identity.channel == channel, Identity.user_id == user_id)
+            .with_for_update()
+        )
     row = (
         await db.execute(
             select(*_PERSON_COLUMNS, ConversationSession.id, ConversationSession.state)
