@@ -89,24 +89,54 @@ async def on_email_code(turn: Turn) -> None:
 
 
 async def kenh(turn: Turn, argument: str) -> None:
-    """/kenh: the linked channels and whether each gets reminders; /kenh tat|bat KENH."""
+    """/kenh: the linked channels and whether each gets reminders, with a choice to turn
+    each off or on (buttons on Telegram, numbers on Zalo); /kenh tat|bat KENH as text."""
     words = fold(argument).split()
     if words:
-        await _switch(turn, words)
-    rows = await identities.member_identities(turn.db, turn.person.member_id)
-    listed = [
-        {"name": channel_name(row.channel), "address": row.chat_id if row.channel ==
-         identities.EMAIL else "", "on": row.reminders, "blocked": row.blocked_at is not None}
-        for row in rows
+        await _switch(turn, words[-1], " ".join(words[:-1]))
+    await _show(turn)
+
+
+async def on_channels(turn: Turn) -> None:
+    """A choice on the /kenh screen: "kenh:tat:zalo" or "kenh:bat:email"."""
+    key = turn.picked() or ""
+    if not key.startswith("kenh:"):
+        turn.say("errors.not_understood", choices=turn.state.get("choices", []))
+        return
+    _, action, channel = key.split(":", 2)
+    await _switch(turn, channel, action)
+    await _show(turn)
+
+
+async def _show(turn: Turn) -> None:
+    rows = [
+        row
+        for row in await identities.member_identities(turn.db, turn.person.member_id)
         if row.channel != "console"
+    ]
+    listed = [
+        {"name": channel_name(row.channel), "on": row.reminders,
+         "address": row.chat_id if row.channel == identities.EMAIL else "",
+         "blocked": row.blocked_at is not None}
+        for row in rows
     ]  # fmt: skip
-    turn.say("channels.list", channels=listed, email_ready=turn.mailer is not None)
+    choices = [
+        (f"kenh:{'tat' if row.reminders else 'bat'}:{row.channel}",
+         t("channels.switch_button", on=not row.reminders, channel=channel_name(row.channel)))
+        for row in rows
+    ]  # fmt: skip
+    turn.go("channels")
+    turn.say(
+        "channels.list",
+        choices=[*choices, ("menu", t("menu.title"))],
+        channels=listed,
+        email_ready=turn.mailer is not None,
+    )
 
 
-async def _switch(turn: Turn, words: list[str]) -> None:
-    action = " ".join(words[:-1])
-    channel = CHANNEL_WORDS.get(words[-1])
-    if channel is None or action not in ON_WORDS | OFF_WORDS:
+async def _switch(turn: Turn, word: str, action: str) -> None:
+    channel = CHANNEL_WORDS.get(word, word)
+    if not channel or action not in ON_WORDS | OFF_WORDS:
         turn.say("channels.usage")
         return
     on = action in ON_WORDS

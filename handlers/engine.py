@@ -179,6 +179,7 @@ SCREENS: dict[str, Handler] = {
     "pick_unit": units.on_pick_unit,
     "invite_role": units.on_invite_role,
     "email_code": channels.on_email_code,
+    "channels": channels.on_channels,
 }
 
 

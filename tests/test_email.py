@@ -80,8 +80,16 @@ async def test_an_address_is_linked_with_the_code_mailed_to_it(mail_app, smtp):
     await lan.send("kenh tat email")  # without the slash, as on Zalo
     assert "Đã tắt nhắc nhở qua e-mail." in lan.text
     assert f"e-mail ({address}): đã tắt nhắc nhở" in lan.text
-    await lan.send("/kenh tat test")
+    await lan.send("/kenh tat fax")
+    assert "Bạn chưa liên kết kênh fax." in lan.text
+    await lan.send("/kenh bat")
     assert "Chưa rõ yêu cầu" in lan.text
+    await lan.press("Bật nhắc nhở qua e-mail")  # a button on Telegram, a number on Zalo
+    assert "Đã bật nhắc nhở qua e-mail." in lan.text
+    await lan.send("1")  # the first line: this (test) chat
+    assert "Đã tắt nhắc nhở qua test." in lan.text
+    await lan.send("2")  # e-mail is now the only channel on
+    assert "đây là kênh duy nhất đang nhận nhắc nhở" in lan.text
 
     other = await registered(mail_app, "e2", unit="Sở Tư pháp")
     await other.send(f"/email {address}")
