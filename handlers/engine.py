@@ -26,11 +26,15 @@ from handlers import menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.turn import Turn, whole_number
 from storage import repo
+from storage.db import is_busy
 from storage.models import Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[None]]
+# Waits between the tries of a turn that found SQLite locked: short at first (another turn
+# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
+BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
 
 
 async def _new(turn: Turn) -> None:
@@ -224,8 +228,10 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        turn_sessions: async_sessionmaker | None = None,
     ) -> None:
         self._sessions = sessions
+        self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
@@ -239,8 +245,7 @@ class Engine:
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
         jobs = []
         try:
-            async with self._lock:
-                replies, jobs = await self._handle_in_transaction(incoming)
+            replies, jobs = await self._handle_committed(incoming)
         except Exception:
             log.exception("failed to handle %s", incoming)
             replies = [Outgoing(text=t("errors.internal"))]
@@ -254,9 +259,24 @@ class Engine:
             reply.chat_id = reply.chat_id or incoming.chat_id
         return replies
 
+    async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
+        """The turn, committed. When SQLite is locked by another connection (the web, the
+        scheduler, another process), the turn is rolled back and run again a moment later:
+        nothing of it was kept, so running it again is safe."""
+        for pause in BUSY_PAUSES:
+            try:
+                async with self._lock:
+                    return await self._handle_in_transaction(incoming)
+            except Exception as error:
+                if not is_busy(error):
+                    raise
+                busy = error
+            await asyncio.sleep(pause)
+        raise busy
+
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The replies, and the work to run once the transaction is committed."""
-        async with self._sessions() as db, db.begin():
+        async with self._turn_sessions() as db, db.begin():
             if incoming.update_id is not None and not await repo.claim_update(
                 db, incoming.channel, incoming.update_id
             ):
