@@ -15,8 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from domain import metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -239,16 +241,28 @@ class Engine:
         self._lock = asyncio.Lock()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()
+        started = time.perf_counter()
+        replies, outcome = await self._handle_counted(incoming)
+        metrics.UPDATES_HANDLED.labels(incoming.channel, outcome).inc()
+        metrics.HANDLING_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle_counted(self, incoming: Incoming) -> tuple[list[Outgoing], str]:
+        """The replies, and the outcome counted for monitoring (ok, flood, error)."""
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
         if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
-            return [Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)][: verdict == WARN]
+            warning = Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)
+            return [warning][: verdict == WARN], "flood"
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
-        jobs = []
+        jobs, outcome = [], "ok"
         try:
             replies, jobs = await self._handle_committed(incoming)
-        except Exception:
+        except Exception as error:
             log.exception("failed to handle %s", incoming)
-            replies = [Outgoing(text=t("errors.internal"))]
+            if isinstance(error, SQLAlchemyError):
+                metrics.DATABASE_ERRORS.inc()
+            replies, outcome = [Outgoing(text=t("errors.internal"))], "error"
         for job in jobs:
             try:
                 replies += await job()
@@ -257,7 +271,7 @@ class Engine:
                 replies.append(Outgoing(text=t("errors.internal_job")))
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-        return replies
+        return replies, outcome
 
     async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The turn, committed. When SQLite is locked by another connection (the web, the
