@@ -26,8 +26,11 @@ class App:
     db_engine: AsyncEngine
     sessions: async_sessionmaker
     engine: Engine
+    turn_db_engine: AsyncEngine | None = None  # SQLite: the conversation's own connections
 
     async def close(self) -> None:
+        if self.turn_db_engine is not None:
+            await self.turn_db_engine.dispose()
         await self.db_engine.dispose()
 
 
@@ -40,10 +43,12 @@ async def open_app(settings: Settings, clock=None) -> App:
     async with sessions() as db, db.begin():
         if not await db.scalar(select(func.count(Unit.id))):
             await import_units(db, settings.units_file)
-    engine = Engine(sessions, settings, clock)
+    turn_db_engine = database.create_turn_engine(settings.resolved_database_url)
+    turn_sessions = database.session_factory(turn_db_engine) if turn_db_engine else sessions
+    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions)
     if settings.email_enabled:
         engine.mailer = EmailChannel(settings)
-    return App(settings, db_engine, sessions, engine)
+    return App(settings, db_engine, sessions, engine, turn_db_engine)
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:

@@ -15,8 +15,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from domain import metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -26,11 +28,15 @@ from handlers import channels, menu, quick, records, reports, rounds, signin, un
 from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.turn import Mailer, Turn, whole_number
 from storage import identities, repo
+from storage.db import is_busy
 from storage.models import Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[None]]
+# Waits between the tries of a turn that found SQLite locked: short at first (another turn
+# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
+BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
 
 
 async def _new(turn: Turn) -> None:
@@ -238,8 +244,10 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        turn_sessions: async_sessionmaker | None = None,
     ) -> None:
         self._sessions = sessions
+        self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
@@ -248,17 +256,28 @@ class Engine:
         self.mailer: Mailer | None = None  # set when SMTP is configured
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()
+        started = time.perf_counter()
+        replies, outcome = await self._handle_counted(incoming)
+        metrics.UPDATES_HANDLED.labels(incoming.channel, outcome).inc()
+        metrics.HANDLING_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle_counted(self, incoming: Incoming) -> tuple[list[Outgoing], str]:
+        """The replies, and the outcome counted for monitoring (ok, flood, error)."""
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
         if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
-            return [Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)][: verdict == WARN]
+            warning = Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)
+            return [warning][: verdict == WARN], "flood"
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
-        jobs = []
+        jobs, outcome = [], "ok"
         try:
-            async with self._lock:
-                replies, jobs = await self._handle_in_transaction(incoming)
-        except Exception:
+            replies, jobs = await self._handle_committed(incoming)
+        except Exception as error:
             log.exception("failed to handle %s", incoming)
-            replies = [Outgoing(text=t("errors.internal"))]
+            if isinstance(error, SQLAlchemyError):
+                metrics.DATABASE_ERRORS.inc()
+            replies, outcome = [Outgoing(text=t("errors.internal"))], "error"
         for job in jobs:
             try:
                 replies += await job()
@@ -267,11 +286,26 @@ class Engine:
                 replies.append(Outgoing(text=t("errors.internal_job")))
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-        return replies
+        return replies, outcome
+
+    async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
+        """The turn, committed. When SQLite is locked by another connection (the web, the
+        scheduler, another process), the turn is rolled back and run again a moment later:
+        nothing of it was kept, so running it again is safe."""
+        for pause in BUSY_PAUSES:
+            try:
+                async with self._lock:
+                    return await self._handle_in_transaction(incoming)
+            except Exception as error:
+                if not is_busy(error):
+                    raise
+                busy = error
+            await asyncio.sleep(pause)
+        raise busy
 
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The replies, and the work to run once the transaction is committed."""
-        async with self._sessions() as db, db.begin():
+        async with self._turn_sessions() as db, db.begin():
             if incoming.update_id is not None and not await repo.claim_update(
                 db, incoming.channel, incoming.update_id
             ):

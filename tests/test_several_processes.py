@@ -223,3 +223,20 @@ async def two_processes_serve(fake, processes, app, codes, coordinator_code) -> 
     )
     await processes.stop()  # lets both finish their waves: a second copy would show now
     assert [len(reminders(user)) for user in users] == [1] * len(users)
+
+
+async def test_a_message_that_meets_a_locked_database_waits_and_is_answered(app):
+    """Another connection of the process (the web, the scheduler) holds SQLite's write lock:
+    the message is handled once it is released, not answered with an error."""
+    from storage.models import Unit
+
+    user = await registered(app, "minh")
+    async with app.sessions() as db, db.begin():
+        db.add(Unit(name="Ban Dân tộc tỉnh", code="bdt", group="so_nganh"))
+        await db.flush()  # the write lock is held until this block ends
+        answer = asyncio.create_task(user.send("/moi"))
+        await asyncio.sleep(0.3)
+    await answer
+    assert "Chọn loại" in user.text, user.text
+    async with app.sessions() as db:
+        assert await repo.unit_by_name(db, "Ban Dân tộc tỉnh") is not None
