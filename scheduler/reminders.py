@@ -19,8 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import t
 from domain.forms import count_lines
@@ -37,14 +39,17 @@ from scheduler.plan import (
 )
 from storage import deliveries
 from storage import rounds as store
+from storage.db import is_busy
 from storage.models import ReminderLog, Round
 
 log = logging.getLogger(__name__)
 
 Deliver = Callable[[str, Outgoing], Awaitable[str]]  # (channel, outgoing) -> outcome
+T = TypeVar("T")
 SUMMARY_PREFIX = "sum-"
 QUOTA_PREFIX = "q-"  # coordinators told that a messenger's quota paused the wave
 UNREACHED_PREFIX = "u-"  # coordinators told who no reminder reached that morning
+WRITE_ATTEMPTS = 5  # a log write meeting a busy SQLite is tried again, with backoff
 
 
 @dataclass(frozen=True)
@@ -293,12 +298,19 @@ class Reminders:
         """Claim the log entry, send, record the outcome; None when not due (sent before,
         given up, or waiting for its backoff). Never raises."""
         stamp = _naive_utc(now)
-        async with self.sessions() as db, db.begin():
+
+        async def claim(db) -> int | None:
             entry = await store.claim_reminder(db, round_id, member.member_id, slot)
             if not self._due(entry, now):
                 return None
-            entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
-            entry_id = entry.id
+            entry.status, entry.attempts = "sending", entry.attempts + 1
+            entry.updated_at = stamp
+            return entry.id
+
+        # Not claimed (not due, or the database refused): nothing is sent this time.
+        entry_id = await self._write(f"the claim of member {member.member_id}", claim)
+        if entry_id is None:
+            return None
         outcome, error = await self._deliver_all(entry_id, member, message, now)
         # Recorded even if the wave is being cancelled (shutdown): a delivered reminder whose
         # outcome is lost would be sent again after the restart.
@@ -306,11 +318,28 @@ class Reminders:
         return outcome
 
     async def _record(self, entry_id: int, outcome: str, error: str, stamp: datetime) -> None:
-        async with self.sessions() as db, db.begin():
+        async def write(db) -> None:
             entry = await db.get(ReminderLog, entry_id)
             entry.status, entry.error, entry.updated_at = outcome, error[:500], stamp
             if outcome == DEFERRED:  # waiting out a quota is not a failed attempt
                 entry.attempts -= 1
+
+        await self._write(f"reminder {entry_id}", write)
+
+    async def _write(self, what: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
+        """One write transaction and its result, tried again while SQLite is busy; None,
+        logged and never raised, when it cannot be written: the wave goes on (the channels
+        already reached are in the delivery log, so a retry does not send them twice)."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                async with self.sessions() as db, db.begin():
+                    return await work(db)
+            except SQLAlchemyError as error:
+                if not is_busy(error) or attempt == WRITE_ATTEMPTS - 1:
+                    log.error("could not write %s: %s", what, error)
+                    return None
+            await asyncio.sleep(0.05 * 2**attempt)
+        return None
 
     # --- per-channel delivery (issue 11) ------------------------------------------------
 
@@ -358,7 +387,10 @@ class Reminders:
         deferred, or unreachable (the person blocked the bot there)."""
         status, _, reason = outcome.partition(":")
         status = UNREACHABLE if status == BLOCKED else status
-        async with self.sessions() as db, db.begin():
+
+        async def write(db) -> None:
             await deliveries.record(
                 db, entry_id, member_id, channel, address, status, reason.strip()
             )
+
+        await self._write(f"the {channel} delivery of reminder {entry_id}", write)

@@ -386,3 +386,44 @@ async def repo_person(db, user_id):
     from storage import repo
 
     return await repo.person_by_identity(db, "test", user_id)
+
+
+async def test_a_busy_database_neither_stops_a_wave_nor_repeats_a_reminder(sim, monkeypatch):
+    """SQLite answering "database is locked" to the log writes: they are tried again, and
+    one that keeps failing is logged while the wave goes on; nobody is reminded twice."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from storage import deliveries
+
+    for i, unit in enumerate(("Sở Y tế", "Sở Tư pháp", "Sở Nội vụ")):
+        await registered(sim.app, f"b{i}", unit=unit)
+    record = deliveries.record
+    refusals = {"left": 3}
+
+    async def busy_then_fine(db, entry_id, *args, **kwargs):
+        if refusals["left"]:
+            refusals["left"] -= 1
+            locked = sqlite3.OperationalError("database is locked")
+            locked.sqlite_errorcode = 5
+            raise OperationalError("INSERT INTO deliveries", {}, locked)
+        await record(db, entry_id, *args, **kwargs)
+
+    monkeypatch.setattr(deliveries, "record", busy_then_fine)
+    sim.sim["now"] = at("18/5/2023", "08:00")
+    await sim.reminders().tick()
+    assert refusals["left"] == 0
+    assert sim.log() == [("18/5", "b0"), ("18/5", "b1"), ("18/5", "b2")]
+    async with sim.app.sessions() as db:
+        assert len(await deliveries.unreached(db, "2023-H1", "d7")) == 0
+
+    async def always_broken(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO deliveries", {}, sqlite3.OperationalError("disk I/O"))
+
+    monkeypatch.setattr(deliveries, "record", always_broken)
+    await registered(sim.app, "b3", unit="Sở Xây dựng")
+    for minute in ("08:01", "09:00"):
+        sim.sim["now"] = at("18/5/2023", minute)
+        await sim.reminders().tick()
+    assert [chat for _, chat, out in sim.sent if out.text.startswith("🔔")].count("b3") == 1
