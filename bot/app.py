@@ -44,7 +44,8 @@ async def open_app(settings: Settings, clock=None) -> App:
             await import_units(db, settings.units_file)
     turn_db_engine = database.create_turn_engine(settings.resolved_database_url)
     turn_sessions = database.session_factory(turn_db_engine) if turn_db_engine else sessions
-    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions)
+    one_writer = database.has_one_writer(settings.resolved_database_url)
+    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions, one_writer=one_writer)
     return App(settings, db_engine, sessions, engine, turn_db_engine)
 
 

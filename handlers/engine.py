@@ -8,6 +8,7 @@ stores the new conversation state, all in a single database transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import re
@@ -231,14 +232,17 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         turn_sessions: async_sessionmaker | None = None,
+        one_writer: bool = True,
     ) -> None:
         self._sessions = sessions
         self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
-        # SQLite has one writer: serialising here avoids busy errors and retries.
-        self._lock = asyncio.Lock()
+        # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
+        # PostgreSQL takes turns of different people at once; a person's own messages wait
+        # for each other on the lock of their identity row (repo.person_and_state).
+        self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()

@@ -72,6 +72,11 @@ def create_turn_engine(url: str) -> AsyncEngine | None:
     return engine
 
 
+def has_one_writer(url: str) -> bool:
+    """SQLite: one writer at a time, whatever the connections."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
 def is_busy(error: BaseException) -> bool:
     """True when SQLite refused a statement because another connection holds the lock."""
     code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
