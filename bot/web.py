@@ -16,7 +16,7 @@ from sqlalchemy import text
 from bot.app import App
 from bot.webui.core import Workspace
 from bot.webui.routes import add_workspace
-from bot.zalo_client import SECRET_HEADER
+from bot.zalo_client import SECRET_HEADER, parse_event
 from domain.catalog import t
 from storage import repo
 
@@ -65,9 +65,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
-    if not isinstance(data, dict) or "update_id" not in data:
+    telegram = request.app[TELEGRAM_KEY]
+    try:
+        update = telegram.parse_update(data if isinstance(data, dict) else {})
+    except ValueError:
         return web.json_response({"ok": False, "error": "not an update"}, status=400)
-    await request.app[TELEGRAM_KEY].process_json(data)
+    await telegram.process_update(update)
     return web.json_response({"ok": True})
 
 
@@ -80,10 +83,18 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
-    if not isinstance(data, dict):
+    if _zalo_event(data) is None:
         return web.json_response({"ok": False, "error": "not an event"}, status=400)
     await request.app[ZALO_KEY].process(data)
     return web.json_response({"ok": True})
+
+
+def _zalo_event(data: object):
+    """The event a webhook body holds, None when it is malformed."""
+    try:
+        return parse_event(data)
+    except (ArithmeticError, TypeError, ValueError):  # e.g. "date": Infinity
+        return None
 
 
 async def download(request: web.Request) -> web.StreamResponse:
