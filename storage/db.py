@@ -26,15 +26,16 @@ def _enable_sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; for SQLite, creates the file's folder and sets the pragmas."""
+    """An async engine; for SQLite, creates the file's folder and sets the pragmas.
+    Statement parameters (what people typed) stay out of error messages and logs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
