@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
@@ -22,6 +23,7 @@ from domain.settings import Settings, settings_problems
 from storage import db as database
 from storage import repo
 from storage.copy import TargetNotEmpty, copy_database
+from storage.health import StorageProblem, classify
 from storage.transfer import export_records, import_records
 from storage.units_file import import_units
 
@@ -213,11 +215,19 @@ async def _main(args: argparse.Namespace) -> int:
     logs.configure(settings)
     if args.command == "doctor":  # checks the database as it is: no migration, no units
         return await run_doctor(settings)
-    app = await open_app(settings)
     try:
-        return await COMMANDS[args.command](app, args)
-    finally:
-        await app.close()
+        app = await open_app(settings)
+        try:
+            return await COMMANDS[args.command](app, args)
+        finally:
+            await app.close()
+    except SQLAlchemyError as error:  # a storage error: one line, never a traceback
+        problem = classify(error)
+        print(t(problem.key, **problem.params), file=sys.stderr)
+        return 1
+    except StorageProblem as problem:
+        print(t(problem.key, **problem.params), file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from sqlalchemy import text
 
 from bot.app import App
 from bot.webui.core import Workspace
 from bot.webui.routes import add_workspace
 from bot.zalo_client import SECRET_HEADER, parse_event
 from domain.catalog import t
-from storage import repo
+from storage import health, repo
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +29,15 @@ ZALO_KEY = web.AppKey("zalo", object)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 otherwise."""
+    """200 when a write to the database commits and the data folder has room; 503 with
+    the reason otherwise."""
     app = request.app[APP_KEY]
+    settings = app.settings
     try:
-        async with app.sessions() as db:
-            await db.execute(text("SELECT 1"))
-    except Exception as error:  # any database failure means unhealthy
-        log.warning("health check failed: %s", error)
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        await health.check_store(app.db_engine, settings.data_dir, settings.min_free_mb)
+    except health.StorageProblem as problem:
+        log.warning("health check failed: %s", problem.key)
+        return web.json_response({"status": "error", "database": problem.key}, status=503)
     return web.json_response({"status": "ok"})
 
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     invite_ttl_days: Positive = 14
     demo_focal_unit: str = "Sở Ngoại vụ"
 
+    # Below this much free space (MB) in the data folder the process refuses to start and
+    # /healthz answers 503: a record must never be lost to a full disk.
+    min_free_mb: NotNegative = 50
+
     # Conversation.
     page_size: Annotated[int, Field(ge=2, le=50)] = 8
     # Messages one person may send in a burst, and per minute after it; beyond that the bot
