@@ -15,7 +15,7 @@ from domain.settings import Settings
 from handlers.engine import Engine
 from handlers.signin import LOGIN_PATH
 from storage import db as database
-from storage import health, repo, web_auth
+from storage import health, keys, repo, web_auth
 from storage.health import StorageProblem
 from storage.models import Identity, Invite, Member, Unit
 from storage.units_file import import_units
@@ -44,13 +44,17 @@ async def open_app(settings: Settings, clock=None) -> App:
     try:
         await database.upgrade(db_engine)
         await health.check_store(db_engine, settings.data_dir, settings.min_free_mb)
-        sessions = database.session_factory(db_engine)
+        key = keys.load_key(settings.secret_key, settings.data_dir)
+        sessions = database.session_factory(db_engine, key)
         async with sessions() as db, db.begin():
             if not await db.scalar(select(func.count(Unit.id))):
                 await import_units(db, settings.units_file)
     except SQLAlchemyError as error:
         await db_engine.dispose()
         raise health.classify(error) from error
+    except OSError as error:  # the key file cannot be written or read
+        await db_engine.dispose()
+        raise StorageProblem("storage.read_only") from error
     except StorageProblem:
         await db_engine.dispose()
         raise

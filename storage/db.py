@@ -13,6 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from storage.keys import SESSION_INFO
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -46,8 +48,11 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, secret_key: bytes = b"") -> async_sessionmaker:
+    """Sessions carrying the key invite codes and file tokens are hashed with."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, info={SESSION_INFO: secret_key} if secret_key else {}
+    )
 
 
 def alembic_config(url: str) -> Config:
