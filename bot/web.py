@@ -102,13 +102,28 @@ async def download(request: web.Request) -> web.StreamResponse:
     app = request.app[APP_KEY]
     async with app.sessions() as db:
         link = await repo.file_for_token(db, request.match_info["token"])
-    if link is None or not Path(link.path).is_file():
+    path = servable(link.path, app.settings.data_dir) if link is not None else None
+    if path is None:
         page = EXPIRED_PAGE.format(title=t("files.expired_title"), text=t("files.expired"))
         return web.Response(text=page, status=404, content_type="text/html", charset="utf-8")
     return web.FileResponse(
-        link.path,
+        path,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(link.filename)}"},
     )
+
+
+# The folders of the data directory that hold generated files (never the database or
+# its key, which sit at the top).
+GENERATED_FOLDERS = ("reports", "exports")
+
+
+def servable(stored: str, data_dir: Path) -> Path | None:
+    """The file a link names, only when it is a generated file inside the data directory
+    (links and symbolic links resolved first)."""
+    path = Path(stored).resolve()
+    folders = [(data_dir / name).resolve() for name in GENERATED_FOLDERS]
+    inside = any(path.is_relative_to(folder) for folder in folders)
+    return path if inside and path.is_file() else None
 
 
 EXPIRED_PAGE = (
