@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,12 @@ async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
         .on_conflict_do_nothing()
     )
     return result.rowcount == 1
+
+
+async def prune_updates(db: AsyncSession, before: datetime) -> int:
+    """Forget update ids processed before `before` (naive UTC); returns how many."""
+    result = await db.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+    return result.rowcount
 
 
 @dataclass
