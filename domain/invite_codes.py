@@ -17,7 +17,7 @@ GROUP, GROUPS = 4, 3
 LENGTH = GROUP * GROUPS
 
 _GROUP = f"[{ALPHABET}{ALPHABET.lower()}]{{{GROUP}}}"
-_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){_GROUP}(?:[- ]?{_GROUP}){{{GROUPS - 1}}}(?![A-Za-z0-9])")
+PATTERN = re.compile(rf"(?<![A-Za-z0-9]){_GROUP}(?:[- ]?{_GROUP}){{{GROUPS - 1}}}(?![A-Za-z0-9])")
 
 
 def new_code() -> str:
@@ -37,5 +37,5 @@ def looks_like(text: str) -> bool:
 
 def find(text: str) -> str | None:
     """A well-formed code inside a sentence ("mã của tôi là KQTM-BFRZ-HNPX ạ")."""
-    match = _IN_TEXT.search(text)
+    match = PATTERN.search(text)
     return match.group(0) if match else None

@@ -39,3 +39,22 @@ async def test_a_database_error_does_not_log_the_values(app, caplog):
         assert secret not in str(error)
     else:
         raise AssertionError("the statement should fail")
+
+
+def test_anything_shaped_like_an_invite_code_is_masked_in_log_lines(tmp_path, capsys):
+    from bot import logs
+    from tests.conftest import make_settings
+
+    logs.configure(make_settings(tmp_path, log_level="INFO"))
+    try:
+        for code in ("KQTM-BFRZ-HNPX", "kqtm bfrz hnpx", "KQTMBFRZHNPX"):
+            try:
+                raise ValueError(f"no invite for {code}")
+            except ValueError:
+                logging.getLogger("handlers").exception("registration of %s failed", code)
+        err = capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers.clear()
+    assert err.count("registration of *** failed") == 3
+    assert err.count("ValueError: no invite for ***") == 3
+    assert "BFRZ" not in err.upper()
