@@ -7,10 +7,14 @@ from tests.conftest import registered
 from tests.test_engine import fill_form
 
 
-async def test_another_units_record_looks_missing(app):
-    owner = await registered(app, "x1", unit="Sở Ngoại vụ")
+async def a_record_of_the_department(app, user_id: str) -> None:
+    owner = await registered(app, user_id, unit="Sở Ngoại vụ")
     await fill_form(owner, "thong_tin_dn")
     await owner.press("Lưu")
+
+
+async def test_another_units_record_looks_missing(app):
+    await a_record_of_the_department(app, "x1")
     other = await registered(app, "x2", unit="Sở Y tế")
     await other.send("/xem 1")
     elsewhere = other.replies[0].text
@@ -22,9 +26,7 @@ async def test_another_units_record_looks_missing(app):
 
 
 async def test_a_coordinator_is_told_how_to_switch_unit(app):
-    owner = await registered(app, "x3", unit="Sở Ngoại vụ")
-    await fill_form(owner, "thong_tin_dn")
-    await owner.press("Lưu")
+    await a_record_of_the_department(app, "x3")
     boss = await registered(app, "x4", role="coordinator")
     await boss.send("/donvi")
     await boss.send("Sở Y tế")
