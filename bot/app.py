@@ -40,21 +40,21 @@ async def open_app(settings: Settings, clock=None) -> App:
     if (path := database.sqlite_file(url)) is not None:
         health.check_space(path.parent, settings.min_free_mb)
         health.quick_check(path)
+    try:
+        key = keys.load_key(settings.secret_key, settings.data_dir)
+    except OSError as error:
+        raise StorageProblem("storage.no_key", path=settings.data_dir / keys.KEY_FILE) from error
     db_engine = database.create_engine(url)
     try:
         await database.upgrade(db_engine)
         await health.check_store(db_engine, settings.data_dir, settings.min_free_mb)
-        key = keys.load_key(settings.secret_key, settings.data_dir)
         sessions = database.session_factory(db_engine, key)
         async with sessions() as db, db.begin():
             if not await db.scalar(select(func.count(Unit.id))):
                 await import_units(db, settings.units_file)
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, OSError) as error:  # e.g. a server that refuses connections
         await db_engine.dispose()
         raise health.classify(error) from error
-    except OSError as error:  # the key file cannot be written or read
-        await db_engine.dispose()
-        raise StorageProblem("storage.read_only") from error
     except StorageProblem:
         await db_engine.dispose()
         raise

@@ -127,3 +127,17 @@ async def test_healthz_fails_on_a_database_that_cannot_be_written(tmp_path):
     assert (await response.json())["database"] == "storage.read_only"
     await client.close()
     await app.close()
+
+
+def test_an_unreachable_database_server_is_one_line(tmp_path):
+    url = "postgresql+asyncpg://doingoai:secret@127.0.0.1:1/doingoai"
+    refused(start(tmp_path, DOINGOAI_DATABASE_URL=url), "Không dùng được cơ sở dữ liệu")
+
+
+async def test_a_key_that_cannot_be_read_stops_the_start(tmp_path):
+    from storage.health import StorageProblem
+
+    (tmp_path / "secret.key").mkdir(parents=True)
+    with pytest.raises(StorageProblem) as raised:
+        await open_app(make_settings(tmp_path))
+    assert raised.value.key == "storage.no_key"
