@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from domain import metrics
+from domain import invite_codes, metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -27,10 +27,11 @@ from domain.parsing import fold, nfc
 from domain.settings import Settings
 from handlers import menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
+from handlers.invite_gate import InviteGate
 from handlers.turn import Turn, whole_number
 from storage import repo
 from storage.db import is_busy
-from storage.models import Unit
+from storage.models import Invite, Unit
 
 log = logging.getLogger(__name__)
 
@@ -208,9 +209,9 @@ def _code_in(text: str) -> str | None:
     sentence ("mã của tôi là K7QM2PXA"); None when nothing in the message looks like one."""
     if _command(text) == "start":
         return _argument(text) or None
+    if (code := invite_codes.find(text)) is not None:
+        return code
     tokens = _CODE_TOKEN.findall(text)
-    if valid := [token for token in tokens if repo.looks_like_code(token)]:
-        return valid[0]
     mixed = [tok for tok in tokens if not tok.isdigit() and not tok.isalpha()]
     if mixed:
         return mixed[-1]
@@ -239,6 +240,9 @@ class Engine:
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
+        self._invite_gate = InviteGate(
+            settings.invite_attempts_per_person, settings.invite_attempts_per_minute, monotonic
+        )
         # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
         # PostgreSQL takes turns of different people at once; a person's own messages wait
         # for each other on the lock of their identity row (repo.person_and_state).
@@ -327,9 +331,8 @@ class Engine:
         if code is None:
             turn.say("register.how", department=self._settings.department_name)
             return
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
             return
         name = turn.incoming.display_name or turn.incoming.user_id
         person = await repo.redeem_invite(
@@ -354,6 +357,18 @@ class Engine:
         )
         await menu.show(turn)
 
+    async def _invite(self, turn: Turn, code: str) -> Invite | None:
+        """The usable invite `code` names; None once the person has been told why not
+        (a wrong, used or expired code, or too many attempts)."""
+        refusal = self._invite_gate.refusal(turn.incoming.channel, turn.incoming.user_id)
+        if refusal is not None:
+            turn.say(refusal)
+            return None
+        invite = await repo.usable_invite(turn.db, code) if invite_codes.looks_like(code) else None
+        if invite is None:
+            turn.say("register.bad_code", code=code)
+        return invite
+
     async def _adopt_unit(self, turn: Turn) -> str:
         """A focal point always acts for their own unit."""
         unit_id = turn.person.unit_id
@@ -367,9 +382,9 @@ class Engine:
         """A registered person sends an invite: one for another role or unit makes it
         theirs (a focal point who becomes a coordinator, or the demo's two codes)."""
         person = turn.person
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
+            pass  # already told why
         elif invite.member_id is not None or (invite.role, invite.unit_id) == (
             person.role,
             person.unit_id,
