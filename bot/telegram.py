@@ -119,9 +119,19 @@ class TelegramChannel:
             await self.application.stop()
         await self.application.shutdown()
 
-    async def process_json(self, data: dict) -> None:
+    def parse_update(self, data: dict) -> Update:
+        """A webhook body as an update; ValueError when it is not one (a malformed body
+        with the right secret is refused, not a crash)."""
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError("not an update") from error
+        if update is None or not isinstance(update.update_id, int):
+            raise ValueError("not an update")
+        return update
+
+    async def process_update(self, update: Update) -> None:
         """Webhook: process one update and return when its effects are committed."""
-        update = Update.de_json(data, self.application.bot)
         await self.application.process_update(update)
 
     @property

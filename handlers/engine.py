@@ -8,6 +8,7 @@ stores the new conversation state, all in a single database transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import re
@@ -18,7 +19,7 @@ from datetime import datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from domain import metrics
+from domain import invite_codes, metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -26,10 +27,11 @@ from domain.parsing import fold, nfc
 from domain.settings import Settings
 from handlers import channels, menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
+from handlers.invite_gate import InviteGate
 from handlers.turn import Mailer, Turn, whole_number
 from storage import identities, repo
 from storage.db import is_busy
-from storage.models import Unit
+from storage.models import Invite, Unit
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +223,9 @@ def _code_in(text: str) -> str | None:
     sentence ("mã của tôi là K7QM2PXA"); None when nothing in the message looks like one."""
     if _command(text) == "start":
         return _argument(text) or None
+    if (code := invite_codes.find(text)) is not None:
+        return code
     tokens = _CODE_TOKEN.findall(text)
-    if valid := [token for token in tokens if repo.looks_like_code(token)]:
-        return valid[0]
     mixed = [tok for tok in tokens if not tok.isdigit() and not tok.isalpha()]
     if mixed:
         return mixed[-1]
@@ -245,14 +247,20 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         turn_sessions: async_sessionmaker | None = None,
+        one_writer: bool = True,
     ) -> None:
         self._sessions = sessions
         self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
-        # SQLite has one writer: serialising here avoids busy errors and retries.
-        self._lock = asyncio.Lock()
+        self._invite_gate = InviteGate(
+            settings.invite_attempts_per_person, settings.invite_attempts_per_minute, monotonic
+        )
+        # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
+        # PostgreSQL takes turns of different people at once; a person's own messages wait
+        # for each other on the lock of their identity row (repo.person_and_state).
+        self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
         self.mailer: Mailer | None = None  # set when SMTP is configured
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
@@ -339,9 +347,8 @@ class Engine:
         if code is None:
             turn.say("register.how", department=self._settings.department_name)
             return
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
             return
         name = turn.incoming.display_name or turn.incoming.user_id
         person = await repo.redeem_invite(
@@ -369,6 +376,18 @@ class Engine:
         )
         await menu.show(turn)
 
+    async def _invite(self, turn: Turn, code: str) -> Invite | None:
+        """The usable invite `code` names; None once the person has been told why not
+        (a wrong, used or expired code, or too many attempts)."""
+        refusal = self._invite_gate.refusal(turn.incoming.channel, turn.incoming.user_id)
+        if refusal is not None:
+            turn.say(refusal)
+            return None
+        invite = await repo.usable_invite(turn.db, code) if invite_codes.looks_like(code) else None
+        if invite is None:
+            turn.say("register.bad_code", code=code)
+        return invite
+
     async def _adopt_unit(self, turn: Turn) -> str:
         """A focal point always acts for their own unit."""
         unit_id = turn.person.unit_id
@@ -382,9 +401,9 @@ class Engine:
         """A registered person sends an invite: one for another role or unit makes it
         theirs (a focal point who becomes a coordinator, or the demo's two codes)."""
         person = turn.person
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
+            pass  # already told why
         elif invite.member_id is not None or (invite.role, invite.unit_id) == (
             person.role,
             person.unit_id,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from storage import inline_sqlite
+from storage.keys import SESSION_INFO
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -40,23 +41,25 @@ def _sqlite_pragmas(busy_timeout_ms: int):
     return enable
 
 
-def _sqlite_file(url: str) -> str | None:
-    """The file of an SQLite URL (its folder created), None for other databases."""
+def sqlite_file(url: str) -> Path | None:
+    """The database file of an SQLite URL (plain or `file:` URI form); None otherwise."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
-    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return parsed.database
+    name = parsed.database.removeprefix("file:")
+    return None if name in ("", ":memory:") else Path(name)
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; for SQLite, creates the file's folder and sets the pragmas."""
+    """An async engine; for SQLite, creates the file's folder and sets the pragmas.
+    Statement parameters (what people typed) stay out of error messages and logs."""
     if make_url(url).get_backend_name() == "sqlite":
-        _sqlite_file(url)
-        engine = create_async_engine(url, **JSON_CODEC)
+        if (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, hide_parameters=True, **JSON_CODEC)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(5000))
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **JSON_CODEC)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **JSON_CODEC)
 
 
 def create_turn_engine(url: str) -> AsyncEngine | None:
@@ -64,12 +67,20 @@ def create_turn_engine(url: str) -> AsyncEngine | None:
     per call, and a locked database answered at once (see storage.inline_sqlite); the
     caller retries a busy turn (`is_busy`). None for other databases: the main engine
     serves turns there."""
-    path = _sqlite_file(url)
-    if path is None:
+    path = sqlite_file(url)
+    if path is None or make_url(url).query:  # URI options (read-only…) stay on aiosqlite
         return None
-    engine = create_async_engine(url, async_creator=inline_sqlite.creator(path), **JSON_CODEC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, hide_parameters=True, async_creator=inline_sqlite.creator(str(path)), **JSON_CODEC
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas(0))
     return engine
+
+
+def has_one_writer(url: str) -> bool:
+    """SQLite: one writer at a time, whatever the connections."""
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def is_busy(error: BaseException) -> bool:
@@ -78,8 +89,11 @@ def is_busy(error: BaseException) -> bool:
     return isinstance(error, OperationalError) and code is not None and code & 0xFF == SQLITE_BUSY
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, secret_key: bytes = b"") -> async_sessionmaker:
+    """Sessions carrying the key invite codes and file tokens are hashed with."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, info={SESSION_INFO: secret_key} if secret_key else {}
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -9,12 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import invite_codes
 from domain.parsing import fold, loose
 from storage.clock import utcnow
+from storage.keys import keyed_digest
 from storage.models import (
     AuditEntry,
     ConversationSession,
@@ -26,10 +28,6 @@ from storage.models import (
     Record,
     Unit,
 )
-
-INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
-INVITE_LENGTH = 8
-
 
 # --- updates and sessions ---------------------------------------------------------------
 
@@ -46,6 +44,12 @@ async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
         statement, {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
     )
     return result.rowcount == 1
+
+
+async def prune_updates(db: AsyncSession, before: datetime) -> int:
+    """Forget update ids processed before `before` (naive UTC); returns how many."""
+    result = await db.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+    return result.rowcount
 
 
 @dataclass
@@ -199,21 +203,12 @@ async def add_identity(db: AsyncSession, member: Member, channel: str, user_id: 
 
 
 def digest(secret: str) -> str:
-    """What is stored instead of an invite code or a file token."""
+    """What is stored instead of a long random token (web sign-in links and sessions)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def hash_code(code: str) -> str:
-    return digest(normalise_code(code))
-
-
-def normalise_code(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
-
-
-def looks_like_code(text: str) -> bool:
-    code = normalise_code(text)
-    return len(code) == INVITE_LENGTH and all(ch in INVITE_ALPHABET for ch in code)
+def hash_code(db: AsyncSession, code: str) -> str:
+    return keyed_digest(db, invite_codes.normalise(code))
 
 
 async def create_invite(
@@ -225,11 +220,11 @@ async def create_invite(
     created_by: int | None = None,
     member_id: int | None = None,
 ) -> str:
-    """A fresh code; only its hash is stored."""
-    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+    """A fresh code; only its keyed hash is stored."""
+    code = invite_codes.new_code()
     db.add(
         Invite(
-            code_hash=hash_code(code),
+            code_hash=hash_code(db, code),
             role=role,
             unit_id=unit_id,
             member_id=member_id,
@@ -242,7 +237,7 @@ async def create_invite(
 
 
 async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
-    invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
+    invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(db, code)))
     if invite is None or invite.used_at is not None or invite.revoked_at is not None:
         return None
     return invite if invite.expires_at >= utcnow() else None
@@ -402,7 +397,7 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
     token = secrets.token_urlsafe(24)
     db.add(
         FileLink(
-            token_hash=digest(token),
+            token_hash=keyed_digest(db, token),
             path=path,
             filename=filename,
             expires_at=utcnow() + ttl,
@@ -414,5 +409,5 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
 
 async def file_for_token(db: AsyncSession, token: str) -> FileLink | None:
     """The file behind a token, if the token exists and has not expired."""
-    link = await db.scalar(select(FileLink).where(FileLink.token_hash == digest(token)))
+    link = await db.scalar(select(FileLink).where(FileLink.token_hash == keyed_digest(db, token)))
     return link if link is not None and link.expires_at > utcnow() else None
