@@ -3,6 +3,7 @@ mailed to it (/email), and choosing which channels get reminders (/kenh)."""
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from domain.messages import SENT, Outgoing
 from domain.parsing import fold
 from handlers.turn import Turn
 from storage import identities, repo
+from storage.keys import keyed_digest
 
 CODE_DIGITS = 6
 MAX_TRIES = 5
@@ -46,7 +48,7 @@ async def email_command(turn: Turn, argument: str) -> None:
         return
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     expires = turn.now + timedelta(minutes=turn.settings.email_code_minutes)
-    turn.go("email_code", address=address, code=repo.digest(code),
+    turn.go("email_code", address=address, code=keyed_digest(turn.db, code),
             expires=expires.isoformat(), tries=0)  # fmt: skip
     mailer = turn.mailer
 
@@ -66,7 +68,7 @@ async def on_email_code(turn: Turn) -> None:
         turn.say("email_link.expired", address=address)
         return
     typed = "".join(ch for ch in turn.text if ch.isdigit())
-    if repo.digest(typed) != turn.state["code"]:
+    if not hmac.compare_digest(keyed_digest(turn.db, typed), turn.state["code"]):
         tries = turn.state["tries"] + 1
         if tries >= MAX_TRIES:
             turn.go("menu")
