@@ -131,6 +131,7 @@ async def zalo_mail(tmp_path, smtp, clock):
         settings = make_settings(
             tmp_path / "data", zalo_bot_token=TOKEN, zalo_api_base_url=fake.base_url,
             zalo_mode="polling", zalo_quota_pause_minutes=30, **smtp.settings(),
+            reminder_concurrency=1,  # one focal point at a time: the order is known
         )  # fmt: skip
         app = await open_app(settings, clock=lambda: clock["now"])
         zalo = ZaloChannel(app)
