@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.app import App
 from domain.catalog import t
@@ -93,7 +93,9 @@ async def run_status(app: App, args: argparse.Namespace) -> int:
                 )
             )
             if args.delivery:
-                print(t("rounds.unreached", people=await deliveries.unreached(db, round_.id)))
+                people = await deliveries.latest(db, round_.id)
+                print(t("rounds.delivery", people=people, tz=app.settings.tz, utc=UTC))
+                print(t("rounds.unreached", people=[p for p in people if not p.reached]))
     return 0
 
 

@@ -117,10 +117,10 @@ class Reminders:
 
     def _due(self, entry: ReminderLog | None, now: datetime) -> bool:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
+        if entry is not None and entry.status == DEFERRED:  # waits for the quota pause only
+            return entry.updated_at + self._pause <= _naive_utc(now)
         if entry is None or entry.attempts == 0:
             return True
-        if entry.status == DEFERRED:  # waits for the quota pause only
-            return entry.updated_at + self._pause <= _naive_utc(now)
         if entry.status in (SENT, BLOCKED) or entry.attempts >= self.settings.reminder_max_attempts:
             return False
         wait = timedelta(minutes=2**entry.attempts)

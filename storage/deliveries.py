@@ -79,8 +79,8 @@ class ChannelOutcome:
 
 
 @dataclass(frozen=True)
-class Unreached:
-    """A focal point whose latest reminder of a round reached none of their channels."""
+class PersonDelivery:
+    """A focal point's latest reminder of a round and what each channel did with it."""
 
     member_id: int
     name: str
@@ -89,41 +89,51 @@ class Unreached:
     at: datetime
     channels: tuple[ChannelOutcome, ...]
 
+    @property
+    def reached(self) -> bool:
+        return any(c.outcome == SENT for c in self.channels)
 
-async def unreached(db: AsyncSession, round_id: str, slot: str | None = None) -> list[Unreached]:
-    """Focal points whose reminder (of `slot`, or their latest in the round) was sent on no
-    channel, with what each channel answered; in unit order."""
+
+async def latest(db: AsyncSession, round_id: str, slot: str | None = None) -> list[PersonDelivery]:
+    """Every focal point reminded in the round: their reminder of `slot` (or their latest)
+    and its outcome per channel; in unit order."""
     query = (
         select(ReminderLog, Member.name, Unit.name)
         .join(Member, Member.id == ReminderLog.member_id)
         .join(Unit, Unit.id == Member.unit_id)
-        .where(ReminderLog.round_id == round_id, Member.role == "focal_point")
+        .where(
+            ReminderLog.round_id == round_id,
+            Member.role == "focal_point",
+            ReminderLog.status != "pending",  # claimed at least once
+        )
         .order_by(Unit.id, Member.id, ReminderLog.updated_at, ReminderLog.id)
     )
     if slot is not None:
         query = query.where(ReminderLog.slot == slot)
-    latest: dict[int, tuple[ReminderLog, str, str]] = {}
+    chosen: dict[int, tuple[ReminderLog, str, str]] = {}
     for entry, member, unit in (await db.execute(query)).all():
-        latest[entry.member_id] = (entry, member, unit)
-    if not latest:
+        chosen[entry.member_id] = (entry, member, unit)
+    if not chosen:
         return []
-    entries = {entry.id: entry for entry, _, _ in latest.values()}
     outcomes: dict[int, list[ChannelOutcome]] = {}
+    entry_ids = [entry.id for entry, _, _ in chosen.values()]
     for row in await db.scalars(
         select(Delivery)
-        .where(Delivery.reminder_log_id.in_(entries))
+        .where(Delivery.reminder_log_id.in_(entry_ids))
         .order_by(Delivery.channel, Delivery.id)
     ):
         outcomes.setdefault(row.reminder_log_id, []).append(
             ChannelOutcome(row.channel, row.outcome, row.error)
         )
-    result = []
-    for entry, member, unit in latest.values():
-        channels = outcomes.get(entry.id, [])
-        if entry.attempts and not any(c.outcome == SENT for c in channels):
-            result.append(
-                Unreached(
-                    entry.member_id, member, unit, entry.slot, entry.updated_at, tuple(channels)
-                )
-            )
-    return result
+    return [
+        PersonDelivery(entry.member_id, member, unit, entry.slot, entry.updated_at,
+                       tuple(outcomes.get(entry.id, ())))
+        for entry, member, unit in chosen.values()
+    ]  # fmt: skip
+
+
+async def unreached(
+    db: AsyncSession, round_id: str, slot: str | None = None
+) -> list[PersonDelivery]:
+    """Focal points whose reminder (of `slot`, or their latest) reached no channel."""
+    return [person for person in await latest(db, round_id, slot) if not person.reached]

@@ -215,7 +215,10 @@ async def test_quota_exceeded_pauses_zalo_and_the_reminders_go_out_after(zalo_ma
 
     clock["now"] = D7.replace(minute=20)
     await reminders.tick()  # still in the pause
+    restarted = Reminders(app.sessions, app.settings, reminders.deliver, lambda: clock["now"])
+    await restarted.tick()  # a restart forgets the pause, the log does not
     assert sum(reminders_in(fake.sent(u)) for u in ("q1", "q2", "q3")) == 0
+    assert len(fake.calls_to("sendMessage")) == calls_before + 1
     for minute in (30, 31, 45):
         clock["now"] = D7.replace(minute=minute)
         await reminders.tick()

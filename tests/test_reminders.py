@@ -378,7 +378,8 @@ async def test_people_no_channel_reached_are_listed_exactly(sim, capsys):
     listed = boss.text.split("📵")[1]
     assert "Người dùng f1" in listed and "Người dùng f2" in listed and "ok1" not in listed
     await run_status(sim.app, argparse.Namespace(round_id="2023-H1", delivery=True))
-    printed = capsys.readouterr().out.split("📵")[1]
+    everyone, printed = capsys.readouterr().out.split("📵")
+    assert "• Người dùng ok1 (Sở Y tế, 18/05 08:00): test — đã gửi" in everyone
     assert printed.count("• ") == 2 and "Người dùng f2 (Sở Xây dựng)" in printed
 
 
