@@ -27,8 +27,11 @@ class App:
     db_engine: AsyncEngine
     sessions: async_sessionmaker
     engine: Engine
+    turn_db_engine: AsyncEngine | None = None  # SQLite: the conversation's own connections
 
     async def close(self) -> None:
+        if self.turn_db_engine is not None:
+            await self.turn_db_engine.dispose()
         await self.db_engine.dispose()
 
 
@@ -58,7 +61,11 @@ async def open_app(settings: Settings, clock=None) -> App:
     except StorageProblem:
         await db_engine.dispose()
         raise
-    return App(settings, db_engine, sessions, Engine(sessions, settings, clock))
+    turn_db_engine = database.create_turn_engine(url)
+    turn_sessions = database.session_factory(turn_db_engine, key) if turn_db_engine else sessions
+    one_writer = database.has_one_writer(url)
+    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions, one_writer=one_writer)
+    return App(settings, db_engine, sessions, engine, turn_db_engine)
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:

@@ -8,6 +8,7 @@ stores the new conversation state, all in a single database transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import re
@@ -15,9 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from domain import invite_codes
+from domain import invite_codes, metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -28,11 +30,15 @@ from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.invite_gate import InviteGate
 from handlers.turn import Turn, whole_number
 from storage import repo
+from storage.db import is_busy
 from storage.models import Invite, Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[None]]
+# Waits between the tries of a turn that found SQLite locked: short at first (another turn
+# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
+BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
 
 
 async def _new(turn: Turn) -> None:
@@ -226,29 +232,45 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        turn_sessions: async_sessionmaker | None = None,
+        one_writer: bool = True,
     ) -> None:
         self._sessions = sessions
+        self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
         self._invite_gate = InviteGate(
             settings.invite_attempts_per_person, settings.invite_attempts_per_minute, monotonic
         )
-        # SQLite has one writer: serialising here avoids busy errors and retries.
-        self._lock = asyncio.Lock()
+        # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
+        # PostgreSQL takes turns of different people at once; a person's own messages wait
+        # for each other on the lock of their identity row (repo.person_and_state).
+        self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()
+        started = time.perf_counter()
+        replies, outcome = await self._handle_counted(incoming)
+        metrics.UPDATES_HANDLED.labels(incoming.channel, outcome).inc()
+        metrics.HANDLING_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle_counted(self, incoming: Incoming) -> tuple[list[Outgoing], str]:
+        """The replies, and the outcome counted for monitoring (ok, flood, error)."""
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
         if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
-            return [Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)][: verdict == WARN]
+            warning = Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)
+            return [warning][: verdict == WARN], "flood"
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
-        jobs = []
+        jobs, outcome = [], "ok"
         try:
-            async with self._lock:
-                replies, jobs = await self._handle_in_transaction(incoming)
-        except Exception:
+            replies, jobs = await self._handle_committed(incoming)
+        except Exception as error:
             log.exception("failed to handle %s", incoming)
-            replies = [Outgoing(text=t("errors.internal"))]
+            if isinstance(error, SQLAlchemyError):
+                metrics.DATABASE_ERRORS.inc()
+            replies, outcome = [Outgoing(text=t("errors.internal"))], "error"
         for job in jobs:
             try:
                 replies += await job()
@@ -257,11 +279,26 @@ class Engine:
                 replies.append(Outgoing(text=t("errors.internal_job")))
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-        return replies
+        return replies, outcome
+
+    async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
+        """The turn, committed. When SQLite is locked by another connection (the web, the
+        scheduler, another process), the turn is rolled back and run again a moment later:
+        nothing of it was kept, so running it again is safe."""
+        for pause in BUSY_PAUSES:
+            try:
+                async with self._lock:
+                    return await self._handle_in_transaction(incoming)
+            except Exception as error:
+                if not is_busy(error):
+                    raise
+                busy = error
+            await asyncio.sleep(pause)
+        raise busy
 
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The replies, and the work to run once the transaction is committed."""
-        async with self._sessions() as db, db.begin():
+        async with self._turn_sessions() as db, db.begin():
             if incoming.update_id is not None and not await repo.claim_update(
                 db, incoming.channel, incoming.update_id
             ):

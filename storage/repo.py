@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +39,9 @@ def upsert(db: AsyncSession, table: type):
 
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
+    statement = _hot(db, "claim_update")
     result = await db.execute(
-        upsert(db, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id, processed_at=utcnow())
-        .on_conflict_do_nothing()
+        statement, {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
     )
     return result.rowcount == 1
 
@@ -67,15 +66,8 @@ async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any])
     """Store the conversation state if it changed."""
     if saved.row_id is not None and state == saved.state:
         return
-    statement = upsert(db, ConversationSession).values(
-        channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
-    )
-    await db.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel", "user_id"],
-            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
-        )
-    )
+    values = {"channel": saved.channel, "user_id": saved.user_id, "state": state}
+    await db.execute(_hot(db, "save_state"), {**values, "updated_at": utcnow()})
 
 
 # --- units ------------------------------------------------------------------------------
@@ -127,16 +119,49 @@ class Person:
     blocked: bool = False  # they had blocked the bot on this channel
 
 
-_PERSON_COLUMNS = (
-    Member.id,
-    Member.name,
-    Member.role,
-    Member.unit_id,
-    Member.active,
-    Identity.channel,
-    Identity.chat_id,
-    Identity.blocked_at.is_not(None),
-)
+def _hot_statements(dialect: str) -> dict[str, Any]:
+    """The statements of every message, built once per dialect on the tables (no ORM
+    plugin, no statement building per message: most of a message's CPU time was there)."""
+    updates, sessions = ProcessedUpdate.__table__, ConversationSession.__table__
+    identities, members = Identity.__table__, Member.__table__
+    insert = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert
+    by_identity = and_(
+        identities.c.channel == bindparam("channel"), identities.c.user_id == bindparam("user_id")
+    )
+    save_state = insert(sessions)
+    return {
+        "claim_update": insert(updates).on_conflict_do_nothing(),
+        "lock_identity": select(identities.c.id).where(by_identity).with_for_update(),
+        "person_and_state": select(
+            members.c.id, members.c.name, members.c.role, members.c.unit_id, members.c.active,
+            identities.c.channel, identities.c.chat_id, identities.c.blocked_at.is_not(None),
+            sessions.c.id, sessions.c.state,
+        )
+        .select_from(identities)
+        .join(members, members.c.id == identities.c.member_id)
+        .outerjoin(
+            sessions,
+            and_(
+                sessions.c.channel == identities.c.channel,
+                sessions.c.user_id == identities.c.user_id,
+            ),
+        )
+        .where(by_identity),
+        "save_state": save_state.on_conflict_do_update(
+            index_elements=["channel", "user_id"],
+            set_={"state": save_state.excluded.state, "updated_at": save_state.excluded.updated_at},
+        ),
+    }  # fmt: skip
+
+
+_HOT: dict[str, dict[str, Any]] = {}
+
+
+def _hot(db: AsyncSession, name: str):
+    dialect = db.bind.dialect.name
+    if dialect not in _HOT:
+        _HOT[dialect] = _hot_statements(dialect)
+    return _HOT[dialect][name]
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
@@ -148,22 +173,18 @@ async def person_and_state(
     db: AsyncSession, channel: str, user_id: str
 ) -> tuple[Person | None, SavedState]:
     """The registered person and their conversation state, in one query (the hot path).
-    Strangers have no state: they can only register."""
-    row = (
-        await db.execute(
-            select(*_PERSON_COLUMNS, ConversationSession.id, ConversationSession.state)
-            .select_from(Identity)
-            .join(Member, Member.id == Identity.member_id)
-            .outerjoin(
-                ConversationSession,
-                and_(
-                    ConversationSession.channel == Identity.channel,
-                    ConversationSession.user_id == Identity.user_id,
-                ),
-            )
-            .where(Identity.channel == channel, Identity.user_id == user_id)
-        )
-    ).first()
+    Strangers have no state: they can only register.
+
+    On PostgreSQL the person's identity row is locked first, until the transaction ends,
+    so that two processes serving one database handle one person's messages one after the
+    other. The lock is its own statement: a statement that waited for a lock still reads
+    the other tables as they were when it began, so the state is read after the wait, as
+    the previous message committed it. (SQLite has a single writer: the update claim that
+    opens every transaction already waits.)"""
+    key = {"channel": channel, "user_id": user_id}
+    if db.bind.dialect.name == "postgresql":
+        await db.execute(_hot(db, "lock_identity"), key)
+    row = (await db.execute(_hot(db, "person_and_state"), key)).first()
     if row is None:
         return None, SavedState(channel, user_id, {})
     *person, row_id, state = row
