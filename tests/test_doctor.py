@@ -77,3 +77,11 @@ async def test_an_unreachable_or_unmigrated_database_is_named(tmp_path, capsys):
     empty = make_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
     assert await run_doctor(empty, now=MAY) == 1
     assert "✗ Cơ sở dữ liệu ở phiên bản —, mới nhất là" in capsys.readouterr().out
+
+
+async def test_little_free_space_is_named_before_the_bot_must_stop(tmp_path, capsys):
+    settings = await migrated(make_settings(tmp_path / "data"))
+    cramped = settings.model_copy(update={"min_free_mb": 10**9})  # ten times that is needed
+    assert await run_doctor(cramped, now=MAY) == 1
+    out = capsys.readouterr().out
+    assert f"(cần ít nhất {10**10} MB)" in out
