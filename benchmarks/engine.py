@@ -70,7 +70,9 @@ async def register_users(app: App, count: int, prefix: str) -> list[str]:
         ]
     users = [f"{prefix}{i}" for i in range(count)]
     for user, code in zip(users, codes, strict=True):
-        await app.engine.handle(Incoming("bench", user, user, f"/start {code}"))
+        replies = await app.engine.handle(Incoming("bench", user, user, f"/start {code}"))
+        if "Chào mừng" not in replies[0].text:
+            raise SystemExit(f"{user}: not registered: {replies[0].text}")
     return users
 
 
@@ -200,8 +202,11 @@ async def main() -> None:
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            data_dir=Path(folder), database_url=args.database_url, flood_burst=100_000
+        settings = Settings(  # scripted users: no flood damping, everyone registers at once
+            data_dir=Path(folder),
+            database_url=args.database_url,
+            flood_burst=100_000,
+            invite_attempts_per_minute=100_000,
         )
         if args.child:
             print(json.dumps(await capacity(settings, args.users, args.child)))

@@ -28,7 +28,9 @@ from scheduler.plan import is_open, recurring_rounds, slots
 from storage import db as database
 from storage.models import Round
 
-MIN_FREE_MB = 500
+# The doctor warns while there is still room to act: at ten times the free space below
+# which the bot stops taking messages (settings.min_free_mb).
+WARN_FREE_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,9 @@ async def _disk(settings: Settings) -> list[Check]:
     folder = settings.data_dir
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free // 2**20
-    key = "doctor.disk_ok" if free >= MIN_FREE_MB else "doctor.disk_low"
-    return [Check(free >= MIN_FREE_MB, t(key, folder=folder, free=free, minimum=MIN_FREE_MB))]
+    minimum = settings.min_free_mb * WARN_FREE_FACTOR
+    key = "doctor.disk_ok" if free >= minimum else "doctor.disk_low"
+    return [Check(free >= minimum, t(key, folder=folder, free=free, minimum=minimum))]
 
 
 async def _next_slots(settings: Settings, now: datetime) -> list[Check]:

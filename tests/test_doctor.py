@@ -118,3 +118,11 @@ def test_a_zalo_webhook_must_be_public_https(tmp_path):
                           public_base_url="http://127.0.0.1:8080")  # fmt: skip
     assert not local.zalo_webhook
     assert not make_settings(tmp_path, zalo_bot_token="t").zalo_webhook
+
+
+async def test_little_free_space_is_named_before_the_bot_must_stop(tmp_path, capsys):
+    settings = await migrated(make_settings(tmp_path / "data"))
+    cramped = settings.model_copy(update={"min_free_mb": 10**9})  # ten times that is needed
+    assert await run_doctor(cramped, now=MAY) == 1
+    out = capsys.readouterr().out
+    assert f"(cần ít nhất {10**10} MB)" in out
