@@ -104,12 +104,22 @@ def by_css(driver, selector: str):
 
 def click(driver, selector: str) -> None:
     """Click something that loads a new page, and wait for that page."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("tag name", "html")
     by_css(driver, selector).click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+    def left(_driver) -> bool:
+        """The old page is gone: Chromium says so as a stale element or, mid-navigation,
+        as a node that "does not belong to the document"."""
+        try:
+            page.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(driver, 10).until(left)
 
 
 def sign_in(driver, server: LiveServer, user_id: str, **kind) -> None:
