@@ -118,6 +118,11 @@ class ZaloNetworkError(ZaloError):
     """No usable answer: connection error, timeout, or a body that is not the API's JSON."""
 
 
+class ZaloUncertain(ZaloNetworkError):
+    """No answer after the request may have reached the API (a timeout, a dropped
+    connection): a message may have been sent, so it is not sent again blindly."""
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -125,10 +130,12 @@ class ZaloClient:
     """Async client of ``{base_url}{token}/{method}``.
 
     ``async with ZaloClient(token) as zalo: ...`` or ``await start()`` / ``await close()``.
-    Transient failures (connection errors, timeouts, 429, 5xx) are retried ``retries`` times
-    with exponential backoff (``backoff`` * 2**attempt, at most ``max_delay``) or the
-    ``retry_after`` the API asks for; a ``retry_after`` above ``max_delay`` is raised at once.
-    Other errors are raised at once: 401 as `ZaloUnauthorized`, the rest as `ZaloError`.
+    Failures that certainly left nothing done (no connection, 429, 5xx) are retried
+    ``retries`` times with exponential backoff (``backoff`` * 2**attempt, at most
+    ``max_delay``) or the ``retry_after`` the API asks for; a ``retry_after`` above
+    ``max_delay`` is raised at once.
+    Other errors are raised at once: 401 as `ZaloUnauthorized`, a timeout or dropped
+    connection after the request went out as `ZaloUncertain`, the rest as `ZaloError`.
     """
 
     def __init__(
@@ -291,9 +298,12 @@ class ZaloClient:
                 raw = await response.text(errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = self._redact(str(exc)) or "no detail"
-            raise ZaloNetworkError(
-                0, f"{type(exc).__name__}: {detail}"[:300], method=method
-            ) from None
+            # Only a connection never made certainly failed.
+            never_sent = isinstance(
+                exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+            )
+            kind = ZaloNetworkError if never_sent else ZaloUncertain
+            raise kind(0, f"{type(exc).__name__}: {detail}"[:300], method=method) from None
         try:
             body = json.loads(raw)
         except ValueError:
@@ -324,8 +334,9 @@ class ZaloClient:
 
 
 def _is_transient(error: ZaloError) -> bool:
+    """Worth another try: the API cannot have acted on the request."""
     if isinstance(error, ZaloNetworkError):
-        return True
+        return not isinstance(error, ZaloUncertain)
     return error.error_code == 429 or 500 <= error.error_code <= 599
 
 

@@ -17,6 +17,10 @@ class Incoming:
     choice: str | None = None  # key of a pressed button, when the channel has buttons
     update_id: str | None = None
     display_name: str = ""
+    # The messenger's id of this message, and of the bot's message it replies to (or whose
+    # button was pressed): they bind an answer to the question it answers.
+    message_id: str | None = None
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,22 @@ class Outgoing:
     numbered: bool = True
 
 
-# Outcomes of delivering an Outgoing to a messenger.
+# Outcomes of delivering an Outgoing to a messenger. FAILED: certainly not delivered (sent
+# again later); UNCERTAIN: the messenger may have taken it (a timeout after the request was
+# written), never sent again; QUEUED: in the outbox, to be sent.
 SENT = "sent"
 BLOCKED = "blocked"
 FAILED = "failed"
+UNCERTAIN = "uncertain"
+QUEUED = "queued"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a messenger did with an Outgoing: the outcome and the ids of the messages it
+    became (several for a long text)."""
+
+    outcome: str
+    message_ids: tuple[str, ...] = ()
+    error: str = ""
+    retry: bool = False  # a FAILED send that may be tried again

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # Outgoing messages per second, spread evenly (Telegram allows about 30 overall).
     telegram_messages_per_second: Annotated[float, Field(gt=0)] = 29.0
     send_retries: NotNegative = 3
+    # Seconds a send may take before it counts as uncertain (never sent again blindly: the
+    # messenger may have taken it). Longer than a slow API's answers.
+    send_timeout: Annotated[float, Field(gt=0)] = 30.0
+    # Outbox: messages sent at once, and tries of a message that certainly failed (waiting
+    # 2, 4, 8… up to 60 seconds between them) before it is given up.
+    outbox_concurrency: Positive = 16
+    outbox_max_attempts: Positive = 10
 
     # Zalo Bot Platform: no token means no Zalo. Mode "polling" or "webhook".
     zalo_bot_token: str = ""

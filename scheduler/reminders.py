@@ -2,9 +2,13 @@
 
 Each tick looks at every round's current slot (scheduler.plan) and reminds the focal
 points of units that have not confirmed. A log entry keyed (round, member, slot) is
-committed before each send and updated with its outcome, so a restart neither repeats a
-delivered reminder nor skips anyone; an entry left "sending" by a crash, or "failed", is
-retried with backoff, a bounded number of times.
+claimed, and the reminder queued in the outbox in the same transaction (the outbox's
+sender records the outcome in the entry), so a restart neither repeats a reminder nor
+skips anyone; a "failed" entry is queued again with backoff, a bounded number of times.
+(Tests and the terminal demo may deliver directly instead: claim, send, record.)
+
+The coordinators' summary of a slot is sent once the slot has nothing left in the
+outbox, counting the whole slot from the log, whichever process sent which reminder.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.catalog import t
 from domain.forms import count_lines
-from domain.messages import BLOCKED, FAILED, SENT, Choice, Outgoing
+from domain.messages import BLOCKED, FAILED, QUEUED, SENT, Choice, Outgoing
 from domain.rounds import PURPOSE_IN_LABEL, round_label
 from scheduler.plan import ANNOUNCE, Slot, announced_at, current_slot, days_left, recurring_rounds
+from storage import outbox
 from storage import rounds as store
 from storage.models import ReminderLog, Round
 
@@ -52,13 +57,17 @@ class Reminders:
         self,
         sessions: async_sessionmaker,
         settings,
-        deliver: Deliver,
+        deliver: Deliver | None,
         clock: Callable[[], datetime] | None = None,
+        queue_to: set[str] | frozenset[str] = frozenset(),
     ) -> None:
+        """`deliver` None: reminders go through the outbox (the running bot), to the
+        identities on the channels of `queue_to` (those running)."""
         self.sessions = sessions
         self.settings = settings
         self.deliver = deliver
         self.clock = clock or (lambda: datetime.now(settings.tz))
+        self.queue_to = frozenset(queue_to)
 
     # --- planning ---------------------------------------------------------------------
 
@@ -96,7 +105,9 @@ class Reminders:
         """New, or failed (or cut off mid-send) and past its backoff, and not given up."""
         if entry is None or entry.attempts == 0:
             return True
-        if entry.status in (SENT, BLOCKED) or entry.attempts >= self.settings.reminder_max_attempts:
+        if entry.status in (SENT, BLOCKED, QUEUED):
+            return False
+        if entry.attempts >= self.settings.reminder_max_attempts:
             return False
         wait = timedelta(minutes=2**entry.attempts)
         return entry.updated_at + wait <= _naive_utc(now)
@@ -129,17 +140,21 @@ class Reminders:
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
+        """Remind (or queue) those due; the summary once the slot is settled. Returns how
+        many reminders were delivered or queued."""
         pending, members, reachable = await self._targets(round_, slot, now)
         outcomes = await self._remind(round_, pending, members, slot.name, now)
-        reminded = outcomes.count(SENT)
-        if reminded:
+        async with self.sessions() as db:
+            entries = (await store.slot_entries(db, round_.id, slot.name)).values()
+        reminded = sum(entry.status == SENT for entry in entries)
+        if reminded and not any(entry.status in (QUEUED, "sending") for entry in entries):
             names = {
                 reached: [name for unit_id, name in pending.items()
                           if (unit_id in reachable) == reached]
                 for reached in (True, False)
             }  # fmt: skip
             await self._summarise(round_, slot, reminded, names[True], names[False], now)
-        return reminded
+        return outcomes.count(SENT) + outcomes.count(QUEUED)
 
     async def remind_now(
         self, round_: Round, slot: str, unit_ids: set[int] | None = None
@@ -212,14 +227,16 @@ class Reminders:
             coordinators = await store.recipients(db, "coordinator")
         for coordinator in coordinators:
             await self._send_once(
-                round_.id, coordinator, SUMMARY_PREFIX + slot.name, Outgoing(text=text), now
-            )
+                round_.id, coordinator, SUMMARY_PREFIX + slot.name, Outgoing(text=text), now,
+                priority=outbox.SUMMARY,
+            )  # fmt: skip
 
     async def _send_once(
-        self, round_id: str, member, slot: str, message: Outgoing, now
+        self, round_id: str, member, slot: str, message: Outgoing, now, priority=outbox.REMINDER
     ) -> str | None:
-        """Claim the log entry, send, record the outcome; None when not due (sent before,
-        given up, or waiting for its backoff). Never raises."""
+        """Claim the log entry, then queue the message with it (QUEUED), or send it and
+        record the outcome; None when not due (sent or queued before, given up, or waiting
+        for its backoff). Never raises."""
         stamp = _naive_utc(now)
         async with self.sessions() as db, db.begin():
             entry = await store.claim_reminder(db, round_id, member.member_id, slot)
@@ -227,6 +244,18 @@ class Reminders:
                 return None
             entry.status, entry.attempts, entry.updated_at = "sending", entry.attempts + 1, stamp
             entry_id = entry.id
+            if self.deliver is None:
+                reachable = [(c, chat) for c, chat in member.identities if c in self.queue_to]
+                for channel, chat_id in reachable:
+                    await outbox.enqueue(
+                        db,
+                        channel,
+                        replace(message, chat_id=chat_id),
+                        priority,
+                        reminder_id=entry_id,
+                    )
+                entry.status = QUEUED if reachable else FAILED
+                return entry.status
         outcome, error = await self._deliver_all(member, message)
         # Recorded even if the wave is being cancelled (shutdown): a delivered reminder whose
         # outcome is lost would be sent again after the restart.

@@ -233,7 +233,7 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
         return {
             "update_id": update_id,
             "message": {
-                "message_id": update_id,
+                "message_id": 1000 + update_id,  # after the bot's messages in this chat
                 "date": 1700000000,
                 "chat": {"id": 6001, "type": "private"},
                 "from": {"id": 6001, "is_bot": False, "first_name": "Minh"},
@@ -252,10 +252,13 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
 
     script = [f"/start {code}", "/moi", "Công tác biên giới", "hôm nay", "Tuần tra chung", "0"]
     for number, text in enumerate(script, start=10):
+        before = len(fake.sent(6001))
         response = await client.post(
             "/telegram/webhook", json=update(number, text), headers={header: SECRET}
         )
         assert response.status == 200
+        # Replies leave through the outbox; a person answers what they have seen.
+        await fake.wait_until(lambda: len(fake.sent(6001)) > before, what="the reply")  # noqa: B023
     save = {
         "update_id": 99,
         "callback_query": {
@@ -270,6 +273,9 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
         response = await client.post("/telegram/webhook", json=save, headers={header: SECRET})
         assert response.status == 200
     assert len(await records(app)) == 1
+    await fake.wait_until(
+        lambda: any("Đã lưu hoạt động số 1" in (m["text"] or "") for m in fake.sent(6001))
+    )
     assert sum("Đã lưu hoạt động số 1" in (m["text"] or "") for m in fake.sent(6001)) == 1
 
     bad = await client.post("/telegram/webhook", data=b"{oops", headers={header: SECRET})

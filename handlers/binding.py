@@ -1,0 +1,56 @@
+"""Answers bound to their question.
+
+A typed answer applies to the question the person last saw. The engine remembers, in the
+conversation state, which question is shown and which outbox row first showed it; the
+outbox knows that row's message ids on the messenger. A message written before that
+question reached the person (its id is older, or the question is not delivered yet)
+answered an earlier one: it is not applied, and the current question is asked again,
+named. A reply to a question's message (or a button of it) applies to that question.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from handlers import records
+from handlers.turn import Turn
+from storage import outbox
+
+SHOWN = "shown"
+ANSWER_SCREENS = frozenset({"ask", "doubt"})
+
+
+def _same_field(one: str, other: str) -> bool:
+    """ "ask:k:f" and "doubt:k:f" ask about the same field."""
+    return one.partition(":")[2] == other.partition(":")[2]
+
+
+async def misbound(turn: Turn) -> bool:
+    """True when the message answered another question than the one shown now, and was
+    dealt with (applied to its own question, or the current one asked again)."""
+    shown, incoming = turn.state.get(SHOWN), turn.incoming
+    question = records.question_tag(turn.state)
+    if not shown or shown.get("question") != question:
+        return False
+    if incoming.reply_to:
+        target = await outbox.question_of(
+            turn.db, incoming.channel, incoming.chat_id, incoming.reply_to
+        )
+        if target is None or _same_field(target, question):
+            return False
+        field = records.tagged_field(turn.state, target)
+        if field is not None and incoming.choice is None:
+            await records.answer_for(turn, field)
+        else:
+            turn.say("binding.old_question")
+            await records.ask_current(turn)
+        return True
+    where = await outbox.shown(turn.db, shown["row"])
+    if where is None or not (incoming.message_id or "").isdigit():
+        return False
+    first = where.first_message_id
+    if first is not None and (not first.isdigit() or int(incoming.message_id) > int(first)):
+        return False
+    turn.say("binding.before_question", answer=textwrap.shorten(turn.text, 60, placeholder="…"))
+    await records.ask_current(turn)
+    return True
