@@ -14,7 +14,7 @@ from bot.app import open_app
 from bot.web import build_web_app
 from bot.zalo import ZaloChannel
 from storage.models import FileLink, Record
-from tests.conftest import TZ_NOW, ChatUser, invite_code, make_settings
+from tests.conftest import TZ_NOW, ChatUser, invite_code, make_settings, outbox_drained
 from tests.fakes.zalo_api import FakeZaloAPI
 
 TOKEN = "zalo-test-token"
@@ -147,6 +147,7 @@ async def test_webhook_secret_and_redelivery(tmp_path, fake):
     for _ in range(2):  # the same event delivered twice
         response = await client.post("/zalo/webhook", json=event, headers=good)
         assert response.status == 200
+    await outbox_drained(app)
     assert sum("Chào mừng Nam" in text for text in fake.sent("z4")) == 1
 
     user = ZaloUser(fake, "z4")  # through the fake's own webhook delivery
@@ -220,7 +221,7 @@ async def test_a_user_who_blocked_the_bot_is_marked(polling_bot, fake):
     user = ZaloUser(fake, "z7")
     await user.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
     fake.fail_next("sendMessage", times=1, status=403)
-    assert await channel.send(Outgoing(text="Nhắc báo cáo", chat_id="z7")) == BLOCKED
+    assert (await channel.send(Outgoing(text="Nhắc báo cáo", chat_id="z7"))).outcome == BLOCKED
     async with app.sessions() as db:
         identity = await db.scalar(select(Identity).where(Identity.user_id == "z7"))
     assert identity.blocked_at is not None
