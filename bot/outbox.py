@@ -45,6 +45,7 @@ class OutboxSender:
         self.send = send
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
+        self._stopping = False
         self._gate = asyncio.Semaphore(settings.outbox_concurrency)
 
     def wake(self) -> None:
@@ -55,13 +56,16 @@ class OutboxSender:
         self._task = asyncio.create_task(self.run())
 
     async def stop(self) -> None:
-        """Stop sending; what is unsent stays in the outbox for the next start."""
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        """Stop sending: sends in flight finish and are marked (cut off, a delivered one
+        would be sent again after the restart); what is unsent stays for the next start."""
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self._task, self.settings.send_timeout)
 
     async def run(self) -> None:
         """Send until cancelled (with what earlier runs left unsent)."""
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 if await self.send_due():
@@ -99,7 +103,7 @@ class OutboxSender:
                     # Marked even if the sender is being cancelled: a delivered message whose
                     # mark is lost would be sent again after the restart.
                     waits = await asyncio.shield(self._mark(row, delivery))
-                if waits:
+                if waits or self._stopping:
                     return
         finally:
             del self._busy[chat_id]
