@@ -1,0 +1,291 @@
+"""Kill loop: people fill forms over (fake) Telegram while a real `doingoai run` process is
+killed with SIGKILL and started again, on one SQLite file. Used by tests/test_kill_loop.py
+(a few people, a few kills) and benchmarks/killloop.py (more of both).
+
+Each person registers, then records activities of type "Công tác biên giới" (date,
+content, number), each value unique to the person and the record, answering whatever the
+newest message asks. An impatient person sends an answer again when nothing came back for
+a while: the answer that the old bot applied to the next question.
+
+What is checked afterwards (`Outcome`): every update the fake delivered was processed
+(claimed once), every saved record was confirmed to its person, no record twice, no
+value in another field, and how many messages the fake received twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.app import open_app
+from domain.settings import Settings
+from storage.models import ProcessedUpdate, Record
+from storage.outbox import PENDING, counts
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+TOKEN = "123456:KILL-loop"
+SECRET = "kill-Loop_secret"
+ROOT = Path(__file__).resolve().parent.parent
+STEP = re.compile(r"câu (\d)/3")
+SAVED = re.compile(r"Đã lưu hoạt động số (\d+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answer(user: int, number: int, step: int) -> str:
+    """The person's answer to question `step` of their record `number`."""
+    return [f"{1 + number % 28}/5/2023", f"Tuần tra chung {user}-{number}", str(10 + number)][
+        step - 1
+    ]
+
+
+def expected_values(user: int, number: int) -> dict[str, object]:
+    return {
+        "ngay": f"2023-05-{1 + number % 28:02d}",
+        "noi_dung": f"Tuần tra chung {user}-{number}",
+        "so_hai_cot": 10 + number,
+    }
+
+
+@dataclass
+class Person:
+    fake: FakeTelegramAPI
+    user_id: int
+    records: int
+    patience: float
+    seen: int = 0  # messages of the bot already read
+    saved: list[int] = field(default_factory=list)  # record ids confirmed to them
+    number: int = 0  # the record being entered
+
+    def _messages(self) -> list[dict]:
+        return self.fake.sent(self.user_id)
+
+    async def _next(self) -> dict | None:
+        """The newest message after those read, once some arrived (None: patience ran out)."""
+        try:
+            await self.fake.wait_until(lambda: len(self._messages()) > self.seen, self.patience)
+        except AssertionError:
+            return None
+        await asyncio.sleep(0.05)  # a burst of replies: read them all
+        new = self._messages()[self.seen :]
+        self.seen += len(new)
+        for message in new:
+            if found := SAVED.search(message["text"] or ""):
+                self.saved.append(int(found.group(1)))
+        return new[-1]
+
+    async def run(self, code: str) -> None:
+        """Act on the newest message only: a question is answered, a button pressed
+        (resume the draft, save, the activity type, a new record); a notice alone is read.
+        With nothing back for a while, a typed answer is sent once more."""
+        again: str | None = f"/start {code}"
+        await self.fake.send_text(self.user_id, again, first_name=f"Người {self.user_id}")
+        while len(self.saved) < self.records:
+            message = await self._next()
+            if message is None:
+                if again is not None:
+                    await self.fake.send_text(self.user_id, again)
+                    again = None
+                continue
+            again = None
+            self.number = len(self.saved)
+            if self.number >= self.records:
+                break
+            text = message["text"] or ""
+            markup = message["reply_markup"] or {}
+            buttons = {b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
+            press = next((k for k in ("resume", "save", "bien_gioi", "new") if k in buttons), None)
+            if step := STEP.search(text):
+                again = answer(self.user_id, self.number, int(step.group(1)))
+                await self.fake.send_text(self.user_id, again)
+            elif press is not None:
+                await self.fake.press_button(self.user_id, message["message_id"], press)
+
+
+@dataclass
+class Outcome:
+    updates: int
+    lost: int
+    processed_twice: int
+    records: int
+    unconfirmed: int
+    duplicates: int
+    shifted: int
+    messages_doubled: int
+    kills: int
+    seconds: float
+
+    def line(self, mode: str) -> str:
+        return (
+            f"{mode:8} updates {self.updates:5}  lost {self.lost}  records {self.records:4}  "
+            f"unconfirmed {self.unconfirmed}  duplicates {self.duplicates}  "
+            f"shifted {self.shifted}  messages doubled {self.messages_doubled}  "
+            f"kills {self.kills}  {self.seconds:.1f} s"
+        )
+
+
+class Bot:
+    """`python -m bot.cli run` on the fake, started again after each kill."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "run", env=self.env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        line = await asyncio.wait_for(self.process.stdout.readline(), 60)
+        if "đang chạy" not in line.decode():
+            raise RuntimeError(f"the bot did not start: {line!r}")
+        self._drain = asyncio.create_task(self.process.stdout.read())
+
+    async def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        await asyncio.gather(self._drain, return_exceptions=True)
+
+    async def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), 60)
+        await asyncio.gather(self._drain, return_exceptions=True)
+
+
+async def _kill_loop(bot: Bot, kills: int, done: asyncio.Event, rng: random.Random) -> int:
+    killed = 0
+    while killed < kills and not done.is_set():
+        await asyncio.sleep(rng.uniform(0.3, 1.5))
+        await bot.kill()
+        killed += 1
+        await bot.start()
+    return killed
+
+
+async def _drained(settings: Settings, fake: FakeTelegramAPI, timeout: float = 60) -> None:
+    """Wait until the bot has sent everything queued and Telegram has nothing pending."""
+    app = await open_app(settings)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                async with app.sessions() as db:
+                    pending = (await counts(db)).get(PENDING, 0)
+                if not pending and not fake.pending_updates:
+                    return
+                await asyncio.sleep(0.1)
+    finally:
+        await app.close()
+
+
+async def run(
+    folder: Path, mode: str, users: int, records: int, kills: int, seed: int = 1
+) -> Outcome:
+    """One kill loop in `mode` (polling or webhook); the figures to check."""
+    from tests.conftest import invite_code, make_settings
+
+    rng = random.Random(seed)
+    started = time.monotonic()
+    async with FakeTelegramAPI(token=TOKEN) as fake:
+        port = free_port()
+        settings = make_settings(
+            folder / mode,  # the SQLite file in it (or the suite's PostgreSQL database)
+            telegram_bot_token=TOKEN,
+            telegram_api_base_url=fake.base_url,
+            telegram_file_base_url=fake.base_file_url,
+            telegram_mode=mode,
+            telegram_webhook_secret=SECRET,
+            public_base_url=f"http://127.0.0.1:{port}",
+        )
+        app = await open_app(settings)
+        codes = [await invite_code(app, unit="Sở Ngoại vụ") for _ in range(users)]
+        await app.close()
+        env = {
+            **os.environ,
+            "DOINGOAI_DATA_DIR": str(settings.data_dir),
+            "DOINGOAI_DATABASE_URL": settings.database_url,
+            "DOINGOAI_TELEGRAM_BOT_TOKEN": TOKEN,
+            "DOINGOAI_TELEGRAM_API_BASE_URL": fake.base_url,
+            "DOINGOAI_TELEGRAM_FILE_BASE_URL": fake.base_file_url,
+            "DOINGOAI_TELEGRAM_MODE": mode,
+            "DOINGOAI_TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "DOINGOAI_PUBLIC_BASE_URL": settings.public_base_url,
+            "DOINGOAI_LISTEN_PORT": str(port),
+            "DOINGOAI_FLOOD_BURST": "100000",
+        }
+        bot = Bot(env)
+        await bot.start()
+        people = [
+            Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
+        ]
+        done = asyncio.Event()
+        killer = asyncio.create_task(_kill_loop(bot, kills, done, rng))
+        try:
+            await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
+        finally:
+            done.set()
+            killed = await killer
+        await _drained(settings, fake)
+        await asyncio.sleep(1)  # replies to the last impatient repeats
+        await _drained(settings, fake)
+        await bot.stop()
+        for person in people:  # confirmations that came after the person finished
+            person.seen = 0
+            person.saved.clear()
+            await person._next()
+        return await _outcome(settings, fake, people, killed, time.monotonic() - started)
+
+
+def _as_entered(values: dict) -> bool:
+    """The record holds what its person typed for it, each value in its own field."""
+    found = re.fullmatch(r"Tuần tra chung (\d+)-(\d+)", str(values.get("noi_dung")))
+    return found is not None and values == expected_values(*map(int, found.groups()))
+
+
+async def _outcome(settings, fake, people: list[Person], kills: int, seconds: float) -> Outcome:
+    app = await open_app(settings)
+    async with app.sessions() as db:
+        claimed = Counter(
+            u for u in await db.scalars(select(ProcessedUpdate.update_id).where(
+                ProcessedUpdate.channel == "telegram"))
+        )  # fmt: skip
+        rows = (await db.scalars(select(Record).where(Record.deleted_at.is_(None)))).all()
+    await app.close()
+    delivered = {str(u["update_id"]) for u in fake.updates}
+    confirmed = {record_id for p in people for record_id in p.saved}
+    by_content = Counter(r.values.get("noi_dung") for r in rows)
+    shifted = sum(not _as_entered(row.values) for row in rows)
+    doubled = 0
+    for person in people:
+        texts = Counter((m["text"], str(m["reply_markup"])) for m in fake.sent(person.user_id))
+        doubled += sum(
+            n - 1 for (text, _), n in texts.items() if n > 1 and SAVED.search(text or "")
+        )
+    return Outcome(
+        updates=len(delivered),
+        lost=len(delivered - set(claimed)),
+        processed_twice=sum(n > 1 for n in claimed.values()),
+        records=len(rows),
+        unconfirmed=sum(r.id not in confirmed for r in rows),
+        duplicates=sum(n - 1 for n in by_content.values()),
+        shifted=shifted,
+        messages_doubled=doubled,
+        kills=kills,
+        seconds=seconds,
+    )
