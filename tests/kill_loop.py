@@ -70,8 +70,9 @@ class Person:
     records: int
     patience: float
     seen: int = 0  # messages of the bot already read
-    saved: list[int] = field(default_factory=list)  # record ids confirmed to them
+    saved: list[int] = field(default_factory=list)  # record ids confirmed to them, in order
     number: int = 0  # the record being entered
+    doubled: int = 0  # confirmations received a second time
 
     def _messages(self) -> list[dict]:
         return self.fake.sent(self.user_id)
@@ -86,8 +87,11 @@ class Person:
         new = self._messages()[self.seen :]
         self.seen += len(new)
         for message in new:
-            if found := SAVED.search(message["text"] or ""):
+            found = SAVED.search(message["text"] or "")
+            if found and int(found.group(1)) not in self.saved:
                 self.saved.append(int(found.group(1)))
+            elif found:
+                self.doubled += 1
         return new[-1]
 
     async def run(self, code: str) -> None:
@@ -169,14 +173,14 @@ class Bot:
         await asyncio.gather(self._drain, return_exceptions=True)
 
 
-async def _kill_loop(bot: Bot, kills: int, done: asyncio.Event, rng: random.Random) -> int:
-    killed = 0
-    while killed < kills and not done.is_set():
-        await asyncio.sleep(rng.uniform(0.3, 1.5))
+async def _kill_loop(bot: Bot, kills: int, rng: random.Random) -> int:
+    """SIGKILL the bot a moment after each start, `kills` times (on after the people are
+    done, if they finish first: then it is the restarts that are tested)."""
+    for _ in range(kills):
+        await asyncio.sleep(rng.uniform(0.2, 1.2))
         await bot.kill()
-        killed += 1
         await bot.start()
-    return killed
+    return kills
 
 
 async def _drained(settings: Settings, fake: FakeTelegramAPI, timeout: float = 60) -> None:
@@ -202,7 +206,7 @@ async def run(
 
     rng = random.Random(seed)
     started = time.monotonic()
-    async with FakeTelegramAPI(token=TOKEN) as fake:
+    async with FakeTelegramAPI(token=TOKEN, webhook_retry_seconds=0.5) as fake:
         port = free_port()
         settings = make_settings(
             folder / mode,  # the SQLite file in it (or the suite's PostgreSQL database)
@@ -234,19 +238,15 @@ async def run(
         people = [
             Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
         ]
-        done = asyncio.Event()
-        killer = asyncio.create_task(_kill_loop(bot, kills, done, rng))
-        try:
-            await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
-        finally:
-            done.set()
-            killed = await killer
+        killer = asyncio.create_task(_kill_loop(bot, kills, rng))
+        await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
+        killed = await killer
         await _drained(settings, fake)
         await asyncio.sleep(1)  # replies to the last impatient repeats
         await _drained(settings, fake)
         await bot.stop()
-        for person in people:  # confirmations that came after the person finished
-            person.seen = 0
+        for person in people:  # every message again, confirmations after the end too
+            person.seen, person.doubled = 0, 0
             person.saved.clear()
             await person._next()
         return await _outcome(settings, fake, people, killed, time.monotonic() - started)
@@ -285,7 +285,7 @@ async def _outcome(settings, fake, people: list[Person], kills: int, seconds: fl
         unconfirmed=sum(r.id not in confirmed for r in rows),
         duplicates=sum(n - 1 for n in by_content.values()),
         shifted=shifted,
-        messages_doubled=doubled,
+        messages_doubled=sum(p.doubled for p in people),
         kills=kills,
         seconds=seconds,
     )

@@ -705,8 +705,13 @@ class FakeTelegramAPI:
         bot_username: str = BOT_USERNAME,
         strict_parse_mode: bool = True,
         webhook_timeout: float = 10.0,
+        webhook_retry_seconds: float | None = None,
     ) -> None:
+        """`webhook_retry_seconds`: as Telegram does, deliver a failed update again after
+        this long (None: only when the webhook is set again, or `redeliver_pending`)."""
         self.token = token
+        self.webhook_retry_seconds = webhook_retry_seconds
+        self._retry_scheduled = False
         self.rate_limit_per_second = rate_limit_per_second
         self.strict_parse_mode = strict_parse_mode
         self.webhook_timeout = webhook_timeout
@@ -1600,8 +1605,16 @@ class FakeTelegramAPI:
                 ]
             else:
                 self._webhook_last_error = (_now(), error)
+                if self.webhook_retry_seconds is not None and not self._retry_scheduled:
+                    self._retry_scheduled = True
+                    self._spawn(self._retry_later())
         await self._notify()
         return status
+
+    async def _retry_later(self) -> None:
+        await asyncio.sleep(self.webhook_retry_seconds or 0)
+        self._retry_scheduled = False
+        await self._flush_to_webhook()
 
     async def _flush_to_webhook(self) -> None:
         for update in list(self._pending):
