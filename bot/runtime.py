@@ -80,7 +80,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     # Every minute, and once right away: slots missed while the process was down go out now.
     scheduler.add_job(
         Reminders(app.sessions, settings, None, queue_to=set(channels)).tick, "interval",
-        minutes=1,
+        seconds=settings.reminder_tick_seconds,
         next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.start()

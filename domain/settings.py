@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     reminder_max_attempts: Positive = 4
     # Reminders sent at once in a wave (the rate limiter paces the messenger).
     reminder_concurrency: Positive = 16
+    # Seconds between the scheduler's looks at the reminder plan (and at a wave's summary).
+    reminder_tick_seconds: Positive = 60
     # /tiendo keeps showing a round this many days after its deadline.
     progress_days_after_deadline: NotNegative = 90
 

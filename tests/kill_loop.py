@@ -15,6 +15,7 @@ value in another field, and how many messages the fake received twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -144,6 +145,23 @@ class Outcome:
         )
 
 
+def _environment(settings: Settings, fake: FakeTelegramAPI, mode: str, port: int, **more):
+    return {
+        **os.environ,
+        "DOINGOAI_DATA_DIR": str(settings.data_dir),
+        "DOINGOAI_DATABASE_URL": settings.database_url,
+        "DOINGOAI_TELEGRAM_BOT_TOKEN": TOKEN,
+        "DOINGOAI_TELEGRAM_API_BASE_URL": fake.base_url,
+        "DOINGOAI_TELEGRAM_FILE_BASE_URL": fake.base_file_url,
+        "DOINGOAI_TELEGRAM_MODE": mode,
+        "DOINGOAI_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "DOINGOAI_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "DOINGOAI_LISTEN_PORT": str(port),
+        "DOINGOAI_FLOOD_BURST": "100000",
+        **{f"DOINGOAI_{key.upper()}": value for key, value in more.items()},
+    }
+
+
 class Bot:
     """`python -m bot.cli run` on the fake, started again after each kill."""
 
@@ -220,20 +238,7 @@ async def run(
         app = await open_app(settings)
         codes = [await invite_code(app, unit="Sở Ngoại vụ") for _ in range(users)]
         await app.close()
-        env = {
-            **os.environ,
-            "DOINGOAI_DATA_DIR": str(settings.data_dir),
-            "DOINGOAI_DATABASE_URL": settings.database_url,
-            "DOINGOAI_TELEGRAM_BOT_TOKEN": TOKEN,
-            "DOINGOAI_TELEGRAM_API_BASE_URL": fake.base_url,
-            "DOINGOAI_TELEGRAM_FILE_BASE_URL": fake.base_file_url,
-            "DOINGOAI_TELEGRAM_MODE": mode,
-            "DOINGOAI_TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "DOINGOAI_PUBLIC_BASE_URL": settings.public_base_url,
-            "DOINGOAI_LISTEN_PORT": str(port),
-            "DOINGOAI_FLOOD_BURST": "100000",
-        }
-        bot = Bot(env)
+        bot = Bot(_environment(settings, fake, mode, port))
         await bot.start()
         people = [
             Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
@@ -288,4 +293,113 @@ async def _outcome(settings, fake, people: list[Person], kills: int, seconds: fl
         messages_doubled=sum(p.doubled for p in people),
         kills=kills,
         seconds=seconds,
+    )
+
+
+# --- a reminder wave ---------------------------------------------------------------------
+
+COORDINATOR_CHAT = 7000
+FIRST_FOCAL_CHAT = 100_000
+
+
+@dataclass
+class WaveOutcome:
+    members: int
+    missed: int
+    doubled: int
+    summaries: int
+    summary_count: int | None  # the number the summary says was reminded
+    kills: int
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"wave     members {self.members}  missed {self.missed}  doubled {self.doubled}  "
+            f"summaries {self.summaries} saying {self.summary_count}  kills {self.kills}  "
+            f"{self.seconds:.1f} s"
+        )
+
+
+async def _wave_people(app, members: int) -> None:
+    """A coordinator, and `members` focal points spread over the units, all on Telegram;
+    an ad hoc round created a minute ago, which a tick announces to them."""
+    from datetime import timedelta
+
+    from storage import repo
+    from storage.clock import utcnow
+    from storage.models import Member
+    from storage.rounds import add_adhoc_round
+
+    async with app.sessions() as db, db.begin():
+        units = await repo.list_units(db)
+        coordinator = Member(name="Điều phối", role="coordinator")
+        db.add(coordinator)
+        await db.flush()
+        await repo.add_identity(db, coordinator, "telegram", *[str(COORDINATOR_CHAT)] * 2)
+        for index in range(members):
+            member = Member(
+                name=f"Đầu mối {index}", role="focal_point", unit_id=units[index % len(units)].id
+            )
+            db.add(member)
+            await db.flush()
+            await repo.add_identity(db, member, "telegram", *[str(FIRST_FOCAL_CHAT + index)] * 2)
+        today = utcnow().date()
+        await add_adhoc_round(
+            db, start=today - timedelta(days=30), end=today, deadline=today + timedelta(days=10),
+            message="Báo cáo nhanh", created_by=None, created_at=utcnow() - timedelta(minutes=1),
+        )  # fmt: skip
+
+
+def _awake_now(settings: Settings) -> str:
+    """Quiet hours that do not hold now: one minute, twelve hours away."""
+    from datetime import datetime, timedelta
+
+    start = datetime.now(settings.tz) + timedelta(hours=12)
+    return json.dumps([f"{start:%H:%M}", f"{start + timedelta(minutes=1):%H:%M}"])
+
+
+async def wave(folder: Path, members: int, kills: int, seed: int = 1) -> WaveOutcome:
+    """An ad hoc round announced to `members` focal points while the bot is killed
+    `kills` times during the wave; then the coordinator's summary."""
+    from tests.conftest import make_settings
+
+    rng = random.Random(seed)
+    started = time.monotonic()
+    async with FakeTelegramAPI(token=TOKEN) as fake:
+        settings = make_settings(folder / "wave", telegram_bot_token=TOKEN)
+        app = await open_app(settings)
+        await _wave_people(app, members)
+        await app.close()
+        env = _environment(
+            settings, fake, "polling", free_port(), quiet_hours=_awake_now(settings),
+            reminder_tick_seconds="2",
+        )  # fmt: skip
+        bot = Bot(env)
+        await bot.start()
+        for _ in range(kills):
+            await asyncio.sleep(rng.uniform(1.0, 3.0))
+            await bot.kill()
+            await bot.start()
+
+        def summarised() -> bool:
+            return any("vừa nhắc" in (m["text"] or "") for m in fake.sent(COORDINATOR_CHAT))
+
+        await fake.wait_until(summarised, timeout=120, what="the coordinator's summary")
+        await _drained(settings, fake)
+        await asyncio.sleep(3)  # a tick more: a second summary would come now
+        await bot.stop()
+    received = [
+        sum((m["text"] or "").startswith("📣") for m in fake.sent(FIRST_FOCAL_CHAT + index))
+        for index in range(members)
+    ]
+    summaries = [m["text"] for m in fake.sent(COORDINATOR_CHAT) if "vừa nhắc" in (m["text"] or "")]
+    said = re.search(r"vừa nhắc (\S+) đầu mối", summaries[0]) if summaries else None
+    return WaveOutcome(
+        members=members,
+        missed=received.count(0),
+        doubled=sum(n - 1 for n in received if n > 1),
+        summaries=len(summaries),
+        summary_count=int(said.group(1).replace(".", "")) if said else None,
+        kills=kills,
+        seconds=time.monotonic() - started,
     )

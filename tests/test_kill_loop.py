@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kill_loop import run
+from tests.kill_loop import run, wave
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
@@ -21,3 +21,14 @@ async def test_killed_ten_times_loses_and_doubles_nothing(tmp_path, mode):
     assert outcome.shifted == 0  # no answer landed in another question's field
     # A confirmation twice only when a kill fell between Telegram taking it and the mark.
     assert outcome.messages_doubled <= outcome.kills
+
+
+async def test_a_wave_killed_three_times_reminds_everyone_and_counts_them_all(tmp_path):
+    outcome = await wave(tmp_path, members=300, kills=3)
+    print(outcome.line())
+    assert outcome.missed == 0
+    # Twice only for a kill between Telegram taking a reminder and its mark: at most the
+    # sends in flight (DOINGOAI_OUTBOX_CONCURRENCY) per kill.
+    assert outcome.doubled <= 3 * 16
+    assert outcome.summaries == 1
+    assert outcome.summary_count == 300  # the whole slot, whichever process sent what
