@@ -120,7 +120,8 @@ class OutboxSender:
         """Store the outcome; True when the row waits for another try."""
         retry_at = None
         if delivery.retry and row.attempts + 1 < self.settings.outbox_max_attempts:
-            retry_at = utcnow() + timedelta(seconds=min(2 ** (row.attempts + 1), MAX_BACKOFF))
+            wait = self.settings.outbox_first_wait_seconds * 2**row.attempts
+            retry_at = utcnow() + timedelta(seconds=min(wait, MAX_BACKOFF))
         async with self.sessions() as db, db.begin():
             await store.mark(
                 db, row.id, delivery.outcome, delivery.message_ids, delivery.error, retry_at

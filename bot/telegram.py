@@ -63,7 +63,7 @@ def certainly_failed(error: TelegramError) -> bool:
     429), or the request never got through (connection refused, connect or pool timeout).
     A read timeout after the request was written may hide an accepted message."""
     cause = error.__cause__
-    if cause is None:
+    if not isinstance(cause, httpx.HTTPError):  # an answer came: an error status, a page
         return True
     return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 

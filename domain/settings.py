@@ -68,9 +68,10 @@ class Settings(BaseSettings):
     # messenger may have taken it). Longer than a slow API's answers.
     send_timeout: Annotated[float, Field(gt=0)] = 30.0
     # Outbox: messages sent at once, and tries of a message that certainly failed (waiting
-    # 2, 4, 8… up to 60 seconds between them) before it is given up.
+    # the first wait, then twice as long each time, up to 60 seconds) before it is given up.
     outbox_concurrency: Positive = 16
     outbox_max_attempts: Positive = 10
+    outbox_first_wait_seconds: Annotated[float, Field(gt=0)] = 2.0
 
     # Zalo Bot Platform: no token means no Zalo. Mode "polling" or "webhook".
     zalo_bot_token: str = ""

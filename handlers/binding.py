@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
+from domain.messages import SENT
 from handlers import records
 from handlers.turn import Turn
 from storage import outbox
@@ -23,6 +24,13 @@ ANSWER_SCREENS = frozenset({"ask", "doubt"})
 def _same_field(one: str, other: str) -> bool:
     """ "ask:k:f" and "doubt:k:f" ask about the same field."""
     return one.partition(":")[2] == other.partition(":")[2]
+
+
+async def still_showing(turn: Turn, shown: dict) -> bool:
+    """The message that showed a question is sent or will be: a re-ask keeps it as the
+    first showing. One whose fate is unknown (uncertain, failed) gives way to the re-ask."""
+    where = await outbox.shown(turn.db, shown["row"])
+    return where is not None and where.status in (outbox.PENDING, SENT)
 
 
 async def misbound(turn: Turn) -> bool:
@@ -48,9 +56,10 @@ async def misbound(turn: Turn) -> bool:
     where = await outbox.shown(turn.db, shown["row"])
     if where is None or not (incoming.message_id or "").isdigit():
         return False
-    first = where.first_message_id
-    if first is not None and (not first.isdigit() or int(incoming.message_id) > int(first)):
-        return False
+    if where.status != outbox.PENDING:  # sent, or its fate unknown (then nothing to compare)
+        first = where.first_message_id
+        if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
+            return False
     turn.say("binding.before_question", answer=textwrap.shorten(turn.text, 60, placeholder="…"))
     await records.ask_current(turn)
     return True

@@ -343,7 +343,11 @@ class Engine:
         row_id = await self._queue(turn.db, turn.incoming, turn.replies, question)
         if not question:
             turn.state.pop(binding.SHOWN, None)
-        elif before and before.get("question") == question:
+        elif (
+            before
+            and before.get("question") == question
+            and await binding.still_showing(turn, before)
+        ):
             turn.state[binding.SHOWN] = before
         elif row_id:
             turn.state[binding.SHOWN] = {"question": question, "row": row_id}

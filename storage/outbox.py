@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.messages import Choice, Outgoing
+from domain.messages import SENT, Choice, Outgoing
 from storage.clock import utcnow
 from storage.models import InboxUpdate, OutboxMessage, ProcessedUpdate
 
@@ -74,10 +74,10 @@ async def enqueue(
 
 @dataclass(frozen=True)
 class Shown:
-    """Where a question stands: its first message's id on the messenger (None while it has
-    not reached the person)."""
+    """Where a question's message stands: its status, and its first message's id on the
+    messenger once sent."""
 
-    question: str
+    status: str
     first_message_id: str | None
 
 
@@ -86,7 +86,7 @@ async def shown(db: AsyncSession, row_id: int) -> Shown | None:
     if row is None:
         return None
     ids = sent_pieces(row)
-    return Shown(row.question, ids[0] if row.status == "sent" and ids else None)
+    return Shown(row.status, ids[0] if row.status == SENT and ids else None)
 
 
 async def question_of(db: AsyncSession, channel: str, chat_id: str, message_id: str) -> str | None:

@@ -757,6 +757,7 @@ class FakeTelegramAPI:
         self._webhook: dict[str, Any] | None = None
         self._webhook_last_error: tuple[int, str] | None = None
         self._fail_rules: list[_FailRule] = []
+        self._delays: list[list[Any]] = []  # [method, seconds, remaining]
         self._blocked: set[int | str] = set()
         self._send_window: deque[float] = deque()
         self._poll_seq = 0
@@ -929,6 +930,20 @@ class FakeTelegramAPI:
         self._fail_rules.append(
             _FailRule(method.lower(), chat_id, times, status, retry_after, description)
         )
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect at once (a message is sent) but
+        are answered ``seconds`` later: a slow API, a client timing out after acceptance."""
+        self._delays.append([method.lower(), seconds, times])
+
+    async def _slow_answer(self, method: str) -> None:
+        for rule in self._delays:
+            if rule[0] == method.lower():
+                rule[2] -= 1
+                if rule[2] <= 0:
+                    self._delays.remove(rule)
+                await asyncio.sleep(rule[1])
+                return
 
     def block_user(self, chat_id: int | str) -> None:
         """From now on every send/edit to ``chat_id`` answers 403 (bot blocked by the user)."""
@@ -1225,6 +1240,7 @@ class FakeTelegramAPI:
                 raise ApiError(404, "Not Found")
             self._check_faults(canonical, params)
             result = await entry[1](params)
+            await self._slow_answer(canonical)
         except ApiError as exc:
             self.errors.append((canonical, params, exc.status, exc.description))
             await self._notify()
