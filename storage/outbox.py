@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.messages import SENT, Choice, Outgoing
 from storage.clock import utcnow
-from storage.models import InboxUpdate, OutboxMessage, ProcessedUpdate
+from storage.models import InboxUpdate, OutboxMessage
 
 PENDING = "pending"
 REPLY, SUMMARY, REMINDER = 0, 1, 2  # priorities: answers to people go first
@@ -203,13 +203,3 @@ async def processed(db: AsyncSession, row_id: int) -> None:
         update(InboxUpdate).where(InboxUpdate.id == row_id).values(processed_at=utcnow())
     )
 
-
-async def update_claimed(db: AsyncSession, channel: str, update_id: str) -> bool:
-    return (
-        await db.scalar(
-            select(ProcessedUpdate.id).where(
-                ProcessedUpdate.channel == channel, ProcessedUpdate.update_id == update_id
-            )
-        )
-        is not None
-    )
