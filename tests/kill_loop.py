@@ -225,20 +225,13 @@ async def run(
     rng = random.Random(seed)
     started = time.monotonic()
     async with FakeTelegramAPI(token=TOKEN, webhook_retry_seconds=0.5) as fake:
-        port = free_port()
-        settings = make_settings(
-            folder / mode,  # the SQLite file in it (or the suite's PostgreSQL database)
-            telegram_bot_token=TOKEN,
-            telegram_api_base_url=fake.base_url,
-            telegram_file_base_url=fake.base_file_url,
-            telegram_mode=mode,
-            telegram_webhook_secret=SECRET,
-            public_base_url=f"http://127.0.0.1:{port}",
-        )
+        # The SQLite file in this folder (or the suite's PostgreSQL database); the bot's
+        # messenger settings are in its environment.
+        settings = make_settings(folder / mode)
         app = await open_app(settings)
         codes = [await invite_code(app, unit="Sở Ngoại vụ") for _ in range(users)]
         await app.close()
-        bot = Bot(_environment(settings, fake, mode, port))
+        bot = Bot(_environment(settings, fake, mode, free_port()))
         await bot.start()
         people = [
             Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
@@ -366,7 +359,7 @@ async def wave(folder: Path, members: int, kills: int, seed: int = 1) -> WaveOut
     rng = random.Random(seed)
     started = time.monotonic()
     async with FakeTelegramAPI(token=TOKEN) as fake:
-        settings = make_settings(folder / "wave", telegram_bot_token=TOKEN)
+        settings = make_settings(folder / "wave")
         app = await open_app(settings)
         await _wave_people(app, members)
         await app.close()
