@@ -77,18 +77,20 @@ class ZaloChannel:
 
     async def _poll(self) -> None:
         while True:
-            await self._process_inbox()  # what an earlier run fetched but did not process
             try:
+                await self._process_inbox()  # with what an earlier run fetched, unprocessed
                 updates = await self.client.get_updates(timeout=POLL_TIMEOUT)
+                async with self.app.sessions() as db, db.begin():
+                    for update in updates:
+                        event = parse_event(update)
+                        if event is not None:
+                            await outbox.receive(db, CHANNEL, stable_update_id(event), update)
             except ZaloError as error:
                 log.warning("Zalo getUpdates failed: %s", error)
                 await asyncio.sleep(1)
-                continue
-            async with self.app.sessions() as db, db.begin():
-                for update in updates:
-                    event = parse_event(update)
-                    if event is not None:
-                        await outbox.receive(db, CHANNEL, stable_update_id(event), update)
+            except Exception:  # the database away for a moment: try again
+                log.exception("Zalo polling failed")
+                await asyncio.sleep(1)
 
     async def _process_inbox(self) -> None:
         async with self.app.sessions() as db:
