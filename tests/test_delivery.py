@@ -78,3 +78,36 @@ async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  #
     assert record.values == {"ngay": "2023-05-03", "noi_dung": "Tuần tra chung", "so_hai_cot": 2}
     await channel.stop()
     await app.close()
+
+
+async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_start(tmp_path):
+    """Zalo's getUpdates never returns an update twice: one fetched by a process that died
+    before processing it waits in the inbox, and the next start processes it."""
+    from bot.zalo import ZaloChannel
+    from storage import outbox
+    from tests.fakes.zalo_api import FakeZaloAPI
+    from tests.test_zalo import TOKEN, zalo_settings
+
+    async with FakeZaloAPI(token=TOKEN) as zalo:
+        app = await open_app(zalo_settings(tmp_path, zalo), clock=lambda: TZ_NOW)
+        event = {
+            "event_name": "message.text.received",
+            "message": {
+                "from": {"id": "z9", "display_name": "Hoa", "is_bot": False},
+                "chat": {"id": "z9", "chat_type": "PRIVATE"},
+                "text": f"/start {await invite_code(app)}",
+                "message_id": "fetched-then-killed",
+                "date": 1700000000000,
+            },
+        }
+        async with app.sessions() as db, db.begin():  # what the killed process had stored
+            await outbox.receive(db, "zalo", "fetched-then-killed", event)
+        channel = ZaloChannel(app)
+        await channel.start()
+        await zalo.wait_until(lambda: any("Chào mừng Hoa" in m for m in zalo.sent("z9")))
+        await outbox_drained(app)
+        await channel.stop()
+        async with app.sessions() as db:
+            assert not await outbox.unprocessed(db, "zalo")
+        assert sum("Chào mừng Hoa" in m for m in zalo.sent("z9")) == 1
+        await app.close()
