@@ -185,6 +185,15 @@ class Bot:
         await self.process.wait()
         await asyncio.gather(self._drain, return_exceptions=True)
 
+    async def __aenter__(self) -> Bot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Never left running, whatever happened."""
+        if self.process.returncode is None:
+            await self.kill()
+
     async def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(self.process.wait(), 60)
@@ -231,18 +240,21 @@ async def run(
         app = await open_app(settings)
         codes = [await invite_code(app, unit="Sở Ngoại vụ") for _ in range(users)]
         await app.close()
-        bot = Bot(_environment(settings, fake, mode, free_port()))
-        await bot.start()
-        people = [
-            Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
-        ]
-        killer = asyncio.create_task(_kill_loop(bot, kills, rng))
-        await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
-        killed = await killer
-        await _drained(settings, fake)
-        await asyncio.sleep(1)  # replies to the last impatient repeats
-        await _drained(settings, fake)
-        await bot.stop()
+        async with Bot(_environment(settings, fake, mode, free_port())) as bot:
+            people = [
+                Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
+            ]
+            killer = asyncio.create_task(_kill_loop(bot, kills, rng))
+            try:
+                await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
+            except BaseException:
+                killer.cancel()  # no restart after the bot is put down
+                raise
+            killed = await killer
+            await _drained(settings, fake)
+            await asyncio.sleep(1)  # replies to the last impatient repeats
+            await _drained(settings, fake)
+            await bot.stop()
         for person in people:  # every message again, confirmations after the end too
             person.seen, person.doubled = 0, 0
             person.saved.clear()
@@ -367,20 +379,19 @@ async def wave(folder: Path, members: int, kills: int, seed: int = 1) -> WaveOut
             settings, fake, "polling", free_port(), quiet_hours=_awake_now(settings),
             reminder_tick_seconds="2",
         )  # fmt: skip
-        bot = Bot(env)
-        await bot.start()
-        for _ in range(kills):
-            await asyncio.sleep(rng.uniform(1.0, 3.0))
-            await bot.kill()
-            await bot.start()
+        async with Bot(env) as bot:
+            for _ in range(kills):
+                await asyncio.sleep(rng.uniform(1.0, 3.0))
+                await bot.kill()
+                await bot.start()
 
-        def summarised() -> bool:
-            return any("vừa nhắc" in (m["text"] or "") for m in fake.sent(COORDINATOR_CHAT))
+            def summarised() -> bool:
+                return any("vừa nhắc" in (m["text"] or "") for m in fake.sent(COORDINATOR_CHAT))
 
-        await fake.wait_until(summarised, timeout=120, what="the coordinator's summary")
-        await _drained(settings, fake)
-        await asyncio.sleep(3)  # a tick more: a second summary would come now
-        await bot.stop()
+            await fake.wait_until(summarised, timeout=120, what="the coordinator's summary")
+            await _drained(settings, fake)
+            await asyncio.sleep(3)  # a tick more: a second summary would come now
+            await bot.stop()
     received = [
         sum((m["text"] or "").startswith("📣") for m in fake.sent(FIRST_FOCAL_CHAT + index))
         for index in range(members)
