@@ -245,8 +245,9 @@ async def run(
                 Person(fake, 8000 + n, records, patience=rng.uniform(1.5, 4)) for n in range(users)
             ]
             killer = asyncio.create_task(_kill_loop(bot, kills, rng))
-            try:
-                await asyncio.gather(*(p.run(code) for p, code in zip(people, codes, strict=True)))
+            try:  # a bound, so that a lost reply fails the run instead of hanging it
+                async with asyncio.timeout(120 + 10 * kills + 5 * users * records):
+                    await asyncio.gather(*(p.run(c) for p, c in zip(people, codes, strict=True)))
             except BaseException:
                 killer.cancel()  # no restart after the bot is put down
                 raise
