@@ -1,24 +1,37 @@
-"""Engine throughput and latency: 200 focal points each completing a `doan_vao` form
-concurrently, through the real engine on an SQLite file.
+"""Engine capacity and latency: focal points each completing a `doan_vao` form (14
+messages) through the real engine, on an SQLite file or a PostgreSQL database.
 
-Two runs:
-- saturation: all 200 send their next message as soon as the previous reply arrives
-  (closed loop); gives the maximum messages/second, latency includes queueing;
-- paced: the same conversations, each person pausing between messages so the offered load
-  is a fixed rate (like people typing); gives latency under that load.
+Two load models, each on its own registered users:
+- capacity (closed loop): every user sends the next message as soon as the reply to the
+  previous one arrives; messages/second at saturation. Latency here is mostly queueing
+  (Little's law: mean latency = users / throughput), so it is printed but is not the aim;
+- latency (open loop): messages arrive at a fixed offered rate (Poisson arrivals spread
+  over the users); a user whose previous reply has not arrived yet sends as soon as it
+  does (a person answers the question they see). Latency counts from the scheduled
+  arrival, so time spent waiting behind a slow message is included.
 
-Usage: .venv/bin/python benchmarks/engine.py [--users 200] [--rate 500]
+CPU milliseconds per message (the process's CPU time over the capacity run, all threads)
+is the figure least disturbed by other load on the machine.
+
+With `--processes N` (PostgreSQL only: SQLite has one writer), N processes run the
+capacity run side by side on one database, each with its own users; the figure is the sum.
+
+Usage:
+  .venv/bin/python benchmarks/engine.py [--users 200] [--rate 500]
+  .venv/bin/python benchmarks/engine.py --database-url postgresql+asyncpg://… [--processes 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,9 +60,6 @@ ANSWERS = [
 
 
 async def register_users(app: App, count: int, prefix: str) -> list[str]:
-    from datetime import timedelta
-
-    users = []
     async with app.sessions() as db, db.begin():
         units = await repo.list_units(db)
         codes = [
@@ -58,57 +68,155 @@ async def register_users(app: App, count: int, prefix: str) -> list[str]:
             )
             for i in range(count)
         ]
-    for i, code in enumerate(codes):
-        user = f"{prefix}{i}"
-        await app.engine.handle(Incoming("bench", user, user, f"/start {code}"))
-        users.append(user)
+    users = [f"{prefix}{i}" for i in range(count)]
+    for user, code in zip(users, codes, strict=True):
+        replies = await app.engine.handle(Incoming("bench", user, user, f"/start {code}"))
+        if "Chào mừng" not in replies[0].text:
+            raise SystemExit(f"{user}: not registered: {replies[0].text}")
     return users
 
 
-async def converse(app: App, user: str, latencies: list[float], pause: float) -> None:
-    for step, text in enumerate(ANSWERS):
-        if pause:
-            await asyncio.sleep(random.expovariate(1 / pause))
-        started = time.perf_counter()
-        replies = await app.engine.handle(
-            Incoming("bench", user, user, text, update_id=f"{user}-{step}")
-        )
-        latencies.append(time.perf_counter() - started)
-        if text == "Lưu" and "Đã lưu" not in replies[0].text:
-            raise SystemExit(f"{user}: form not saved: {replies[0].text}")
-
-
-async def run(app: App, users: list[str], pause: float) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    started = time.perf_counter()
-    await asyncio.gather(*(converse(app, user, latencies, pause) for user in users))
-    return time.perf_counter() - started, latencies
-
-
-def report(name: str, elapsed: float, latencies: list[float]) -> None:
-    ordered = sorted(latencies)
-    p50 = ordered[len(ordered) // 2] * 1000
-    p99 = ordered[int(len(ordered) * 0.99)] * 1000
-    print(
-        f"{name:<11} messages={len(ordered):5d}  {len(ordered) / elapsed:7.0f} msg/s  "
-        f"p50={p50:6.2f} ms  p99={p99:6.2f} ms  mean={statistics.mean(ordered) * 1000:6.2f} ms"
+async def send(app: App, user: str, step: int) -> None:
+    text = ANSWERS[step]
+    replies = await app.engine.handle(
+        Incoming("bench", user, user, text, update_id=f"{user}-{step}")
     )
+    if text == "Lưu" and "Đã lưu" not in replies[0].text:
+        raise SystemExit(f"{user}: form not saved: {replies[0].text}")
+
+
+async def closed_loop(app: App, users: list[str]) -> tuple[float, list[float], float]:
+    """Seconds, latencies and CPU seconds of every user completing the form flat out."""
+    latencies: list[float] = []
+
+    async def converse(user: str) -> None:
+        for step in range(len(ANSWERS)):
+            started = time.perf_counter()
+            await send(app, user, step)
+            latencies.append(time.perf_counter() - started)
+
+    cpu, started = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(converse(user) for user in users))
+    return time.perf_counter() - started, latencies, time.process_time() - cpu
+
+
+async def open_loop(app: App, users: list[str], rate: float) -> tuple[float, list[float]]:
+    """Seconds and latencies with messages arriving at `rate` per second in all."""
+    total = len(users) * len(ANSWERS)
+    arrivals, moment = [], 0.0
+    for _ in range(total):
+        moment += random.expovariate(rate)
+        arrivals.append(moment)
+    per_user = {user: arrivals[number :: len(users)] for number, user in enumerate(users)}
+    latencies: list[float] = []
+    start = time.perf_counter()
+
+    async def converse(user: str) -> None:
+        for step, due in enumerate(per_user[user]):
+            delay = start + due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await send(app, user, step)
+            latencies.append(time.perf_counter() - (start + due))
+
+    await asyncio.gather(*(converse(user) for user in users))
+    return time.perf_counter() - start, latencies
+
+
+def figures(elapsed: float, latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "messages": len(ordered),
+        "per_second": len(ordered) / elapsed,
+        "p50_ms": ordered[len(ordered) // 2] * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99)] * 1000,
+    }
+
+
+def line(name: str, result: dict[str, float]) -> str:
+    text = (
+        f"{name:<24} messages={result['messages']:5.0f}  {result['per_second']:7.0f} msg/s  "
+        f"p50={result['p50_ms']:7.2f} ms  p99={result['p99_ms']:7.2f} ms"
+    )
+    if "cpu_ms" in result:
+        text += f"  CPU {result['cpu_ms']:.2f} ms/msg"
+    return text
+
+
+RUN = f"{random.getrandbits(32):08x}"  # user ids of this run: a database can be reused
+
+
+async def capacity(settings: Settings, users: int, prefix: str) -> dict[str, float]:
+    app = await open_app(settings)
+    try:
+        people = await register_users(app, users, f"{RUN}-{prefix}")
+        elapsed, latencies, cpu = await closed_loop(app, people)
+    finally:
+        await app.close()
+    return {**figures(elapsed, latencies), "cpu_ms": cpu / len(latencies) * 1000}
+
+
+async def single(settings: Settings, args: argparse.Namespace) -> None:
+    print(line("capacity, closed loop", await capacity(settings, args.users, "cap")))
+    app = await open_app(settings)
+    try:
+        people = await register_users(app, args.users, f"{RUN}-open")
+        result = figures(*await open_loop(app, people, args.rate))
+    finally:
+        await app.close()
+    print(line(f"open loop at {args.rate:.0f} msg/s", result))
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """N child processes, each running the capacity run at once on the same database."""
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                f"p{number}-",
+                "--users",
+                str(args.users),
+                "--database-url",
+                args.database_url,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for number in range(args.processes)
+    ]
+    results = [json.loads(child.communicate()[0].strip().splitlines()[-1]) for child in children]
+    for number, result in enumerate(results):
+        print(line(f"process {number + 1} of {args.processes}", result))
+    print(f"{args.processes} processes side by side: "
+          f"{sum(r['per_second'] for r in results):.0f} msg/s in all")  # fmt: skip
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=150.0, help="paced run: messages/s")
+    parser.add_argument("--rate", type=float, default=500.0, help="open loop: messages/s")
+    parser.add_argument("--database-url", default="", help="default: a new SQLite file")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        app = await open_app(Settings(data_dir=Path(folder), database_url=""))
-        print(f"SQLite file: {app.settings.resolved_database_url}")
-        saturated = await register_users(app, args.users, "sat")
-        paced = await register_users(app, args.users, "pace")
-        report("saturation", *await run(app, saturated, pause=0.0))
-        report("paced", *await run(app, paced, pause=args.users / args.rate))
-        print(f"(paced: {args.users} users, offered load ~{args.rate:.0f} msg/s)")
-        await app.close()
+        settings = Settings(  # scripted users: no flood damping, everyone registers at once
+            data_dir=Path(folder),
+            database_url=args.database_url,
+            flood_burst=100_000,
+            invite_attempts_per_minute=100_000,
+        )
+        if args.child:
+            print(json.dumps(await capacity(settings, args.users, args.child)))
+            return
+        print(f"database: {settings.resolved_database_url.split('@')[-1]}, {args.users} users")
+        if args.processes > 1:
+            await (await open_app(settings)).close()  # migrated once, before the children
+            side_by_side(args)
+        else:
+            await single(settings, args)
 
 
 if __name__ == "__main__":

@@ -438,6 +438,7 @@ def doingoai_settings(data_dir: Path, fake: FakeTelegramAPI, mode: str, port: in
         listen_port=port,
         telegram_concurrency=args.concurrency,
         flood_burst=10**6,  # scripted chats measure capacity; people are damped far sooner
+        invite_attempts_per_minute=10**6,  # every chat registers at once
     )
 
 

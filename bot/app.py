@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from domain import catalog
@@ -14,7 +15,8 @@ from domain.settings import Settings
 from handlers.engine import Engine
 from handlers.signin import LOGIN_PATH
 from storage import db as database
-from storage import repo, web_auth
+from storage import health, keys, repo, web_auth
+from storage.health import StorageProblem
 from storage.models import Identity, Invite, Member, Unit
 from storage.units_file import import_units
 
@@ -25,21 +27,45 @@ class App:
     db_engine: AsyncEngine
     sessions: async_sessionmaker
     engine: Engine
+    turn_db_engine: AsyncEngine | None = None  # SQLite: the conversation's own connections
 
     async def close(self) -> None:
+        if self.turn_db_engine is not None:
+            await self.turn_db_engine.dispose()
         await self.db_engine.dispose()
 
 
 async def open_app(settings: Settings, clock=None) -> App:
-    """Migrate the database, load the province's units on first start, build the engine."""
+    """Check the store (StorageProblem when it is corrupt, read-only or full), migrate the
+    database, load the province's units on first start, build the engine."""
     catalog.configure(department=settings.department_name, province=settings.province_name)
-    db_engine = database.create_engine(settings.resolved_database_url)
-    await database.upgrade(db_engine)
-    sessions = database.session_factory(db_engine)
-    async with sessions() as db, db.begin():
-        if not await db.scalar(select(func.count(Unit.id))):
-            await import_units(db, settings.units_file)
-    return App(settings, db_engine, sessions, Engine(sessions, settings, clock))
+    url = settings.resolved_database_url
+    if (path := database.sqlite_file(url)) is not None:
+        health.check_space(path.parent, settings.min_free_mb)
+        health.quick_check(path)
+    try:
+        key = keys.load_key(settings.secret_key, settings.data_dir)
+    except OSError as error:
+        raise StorageProblem("storage.no_key", path=settings.data_dir / keys.KEY_FILE) from error
+    db_engine = database.create_engine(url)
+    try:
+        await database.upgrade(db_engine)
+        await health.check_store(db_engine, settings.data_dir, settings.min_free_mb)
+        sessions = database.session_factory(db_engine, key)
+        async with sessions() as db, db.begin():
+            if not await db.scalar(select(func.count(Unit.id))):
+                await import_units(db, settings.units_file)
+    except (SQLAlchemyError, OSError) as error:  # e.g. a server that refuses connections
+        await db_engine.dispose()
+        raise health.classify(error) from error
+    except StorageProblem:
+        await db_engine.dispose()
+        raise
+    turn_db_engine = database.create_turn_engine(url)
+    turn_sessions = database.session_factory(turn_db_engine, key) if turn_db_engine else sessions
+    one_writer = database.has_one_writer(url)
+    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions, one_writer=one_writer)
+    return App(settings, db_engine, sessions, engine, turn_db_engine)
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:

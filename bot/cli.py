@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import cli_rounds, logs
 from bot.app import App, demo_invites, open_app
@@ -19,9 +20,10 @@ from bot.report_cli import add_report_parser, run_report
 from domain.catalog import t
 from domain.parsing import ParseError, parse_date
 from domain.settings import Settings, settings_problems
+from storage import backup, repo
 from storage import db as database
-from storage import repo
 from storage.copy import TargetNotEmpty, copy_database
+from storage.health import StorageProblem, classify
 from storage.transfer import export_records, import_records
 from storage.units_file import import_units
 
@@ -59,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", type=_date_arg)
     export.add_argument("--to", dest="end", type=_date_arg)
     export.add_argument("--out", type=Path, required=True)
+
+    backup_cmd = commands.add_parser("backup", help=t("cli.backup"))
+    backup_cmd.add_argument("--out", type=Path, required=True)
+    restore_cmd = commands.add_parser("restore", help=t("cli.restore"))
+    restore_cmd.add_argument("file", type=Path)
+    restore_cmd.add_argument("--force", action="store_true", help=t("cli.restore_force"))
 
     importer = commands.add_parser("import", help=t("cli.import"))
     importer.add_argument("path", type=Path)
@@ -187,6 +195,37 @@ async def _import(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file to back up or restore; None (after saying why) for PostgreSQL."""
+    path = database.sqlite_file(settings.resolved_database_url)
+    if path is None:
+        print(t("backup.postgresql"), file=sys.stderr)
+    return path
+
+
+async def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    if (path := _sqlite_file(settings)) is None:
+        return 2
+    copy = await asyncio.to_thread(backup.backup, path, args.out)
+    print(t("backup.done", copy=copy))
+    return 0
+
+
+async def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    if (path := _sqlite_file(settings)) is None:
+        return 2
+    copy = await asyncio.to_thread(backup.restore, args.file, path, args.force)
+    print(t("backup.restored", copy=copy, source=args.file))
+    return 0
+
+
+# Commands that work on the store as it is: no migration, no start-up checks (a restore
+# is what replaces a database that fails them).
+OFFLINE: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+    "backup": _backup,
+    "restore": _restore,
+}
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
     "run": _run,
     "chat": _chat,
@@ -213,11 +252,21 @@ async def _main(args: argparse.Namespace) -> int:
     logs.configure(settings)
     if args.command == "doctor":  # checks the database as it is: no migration, no units
         return await run_doctor(settings)
-    app = await open_app(settings)
     try:
-        return await COMMANDS[args.command](app, args)
-    finally:
-        await app.close()
+        if args.command in OFFLINE:
+            return await OFFLINE[args.command](settings, args)
+        app = await open_app(settings)
+        try:
+            return await COMMANDS[args.command](app, args)
+        finally:
+            await app.close()
+    except SQLAlchemyError as error:  # a storage error: one line, never a traceback
+        problem = classify(error)
+        print(t(problem.key, **problem.params), file=sys.stderr)
+        return 1
+    except StorageProblem as problem:
+        print(t(problem.key, **problem.params), file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ message, and the traceback when there is one) for a log collector; `DOINGOAI_LOG
 sets the level. Whatever the format, every configured secret (bot tokens, webhook
 secrets, the SMTP password) and anything shaped like a Telegram bot token is replaced by
 "***" before a line is written: libraries log request URLs, and a Telegram URL carries the
-token.
+token. Anything shaped like an invite code is masked too, wherever it came from.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from domain import invite_codes
 
 MASK = "***"
 # A Telegram bot token: the bot id, a colon, 35 characters (e.g. in .../bot<token>/getMe).
@@ -39,7 +41,7 @@ class Redactor(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return _BOT_TOKEN.sub(MASK, text)
+        return invite_codes.PATTERN.sub(MASK, _BOT_TOKEN.sub(MASK, text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())

@@ -21,6 +21,7 @@ from bot.webui.core import InviteLinks, Workspace
 from bot.zalo import ZaloChannel
 from bot.zalo_client import ZaloError, ZaloUnauthorized
 from domain.catalog import t
+from scheduler.housekeeping import prune_updates
 from scheduler.reminders import Reminders
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,10 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     scheduler.add_job(
         Reminders(app.sessions, settings, None, queue_to=set(channels)).tick, "interval",
         seconds=settings.reminder_tick_seconds,
+        next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
+    )  # fmt: skip
+    scheduler.add_job(
+        prune_updates, "interval", days=1, args=[app.sessions],
         next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.start()

@@ -160,9 +160,20 @@ class TelegramChannel:
             if updates:
                 offset = updates[-1].update_id + 1
 
-    async def process_json(self, data: dict) -> None:
+    def parse_update(self, data: dict) -> Update:
+        """A webhook body as an update; ValueError when it is not one (a malformed body
+        with the right secret is refused, not a crash)."""
+        try:
+            update = Update.de_json(data, self.bot)
+        except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError("not an update") from error
+        if update is None or not isinstance(update.update_id, int):
+            raise ValueError("not an update")
+        return update
+
+    async def process_update(self, update: Update) -> None:
         """Webhook: process one update and return when its effects are committed."""
-        await self._on_update(Update.de_json(data, self.bot))
+        await self._on_update(update)
 
     @property
     def username(self) -> str:

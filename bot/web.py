@@ -11,14 +11,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from sqlalchemy import text
 
 from bot.app import App
 from bot.webui.core import Workspace
 from bot.webui.routes import add_workspace
-from bot.zalo_client import SECRET_HEADER
+from bot.zalo_client import SECRET_HEADER, parse_event
 from domain.catalog import t
-from storage import repo
+from storage import health, repo
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +29,15 @@ ZALO_KEY = web.AppKey("zalo", object)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 otherwise."""
+    """200 when a write to the database commits and the data folder has room; 503 with
+    the reason otherwise."""
     app = request.app[APP_KEY]
+    settings = app.settings
     try:
-        async with app.sessions() as db:
-            await db.execute(text("SELECT 1"))
-    except Exception as error:  # any database failure means unhealthy
-        log.warning("health check failed: %s", error)
-        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+        await health.check_store(app.db_engine, settings.data_dir, settings.min_free_mb)
+    except health.StorageProblem as problem:
+        log.warning("health check failed: %s", problem.key)
+        return web.json_response({"status": "error", "database": problem.key}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -65,9 +65,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
-    if not isinstance(data, dict) or "update_id" not in data:
+    telegram = request.app[TELEGRAM_KEY]
+    try:
+        update = telegram.parse_update(data if isinstance(data, dict) else {})
+    except ValueError:
         return web.json_response({"ok": False, "error": "not an update"}, status=400)
-    await request.app[TELEGRAM_KEY].process_json(data)
+    await telegram.process_update(update)
     return web.json_response({"ok": True})
 
 
@@ -80,10 +83,18 @@ async def zalo_webhook(request: web.Request) -> web.Response:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "invalid JSON"}, status=400)
-    if not isinstance(data, dict):
+    if _zalo_event(data) is None:
         return web.json_response({"ok": False, "error": "not an event"}, status=400)
     await request.app[ZALO_KEY].process(data)
     return web.json_response({"ok": True})
+
+
+def _zalo_event(data: object):
+    """The event a webhook body holds, None when it is malformed."""
+    try:
+        return parse_event(data)
+    except (ArithmeticError, TypeError, ValueError):  # e.g. "date": Infinity
+        return None
 
 
 async def download(request: web.Request) -> web.StreamResponse:
@@ -91,13 +102,28 @@ async def download(request: web.Request) -> web.StreamResponse:
     app = request.app[APP_KEY]
     async with app.sessions() as db:
         link = await repo.file_for_token(db, request.match_info["token"])
-    if link is None or not Path(link.path).is_file():
+    path = servable(link.path, app.settings.data_dir) if link is not None else None
+    if path is None:
         page = EXPIRED_PAGE.format(title=t("files.expired_title"), text=t("files.expired"))
         return web.Response(text=page, status=404, content_type="text/html", charset="utf-8")
     return web.FileResponse(
-        link.path,
+        path,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(link.filename)}"},
     )
+
+
+# The folders of the data directory that hold generated files (never the database or
+# its key, which sit at the top).
+GENERATED_FOLDERS = ("reports", "exports")
+
+
+def servable(stored: str, data_dir: Path) -> Path | None:
+    """The file a link names, only when it is a generated file inside the data directory
+    (links and symbolic links resolved first)."""
+    path = Path(stored).resolve()
+    folders = [(data_dir / name).resolve() for name in GENERATED_FOLDERS]
+    inside = any(path.is_relative_to(folder) for folder in folders)
+    return path if inside and path.is_file() else None
 
 
 EXPIRED_PAGE = (

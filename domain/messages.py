@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domain.parsing import clean_text
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -13,14 +15,20 @@ class Incoming:
     channel: str
     user_id: str
     chat_id: str
-    text: str = ""
+    # What was typed: kept out of log lines (it may be a live invite code).
+    text: str = field(default="", repr=False)
     choice: str | None = None  # key of a pressed button, when the channel has buttons
     update_id: str | None = None
-    display_name: str = ""
+    display_name: str = field(default="", repr=False)
     # The messenger's id of this message, and of the bot's message it replies to (or whose
     # button was pressed): they bind an answer to the question it answers.
     message_id: str | None = None
     reply_to: str | None = None
+
+    def __post_init__(self) -> None:
+        """Text enters without control characters, whichever messenger brought it."""
+        object.__setattr__(self, "text", clean_text(self.text or ""))
+        object.__setattr__(self, "display_name", clean_text(self.display_name or ""))
 
 
 @dataclass(frozen=True)

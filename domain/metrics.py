@@ -16,7 +16,7 @@ UPDATES_RECEIVED = Counter(
 )
 UPDATES_HANDLED = Counter(
     "doingoai_updates_handled_total",
-    "Updates handled, by outcome (ok, duplicate, error)",
+    "Updates handled, by outcome (ok, flood: ignored while a person floods, error)",
     ["channel", "outcome"],
 )
 HANDLING_SECONDS = Histogram(

@@ -96,6 +96,17 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Control characters (tab and newline excepted), lone surrogates and the two Unicode
+# non-characters: invisible when typed, and a spreadsheet or document cannot hold them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` in NFC without the characters no record may hold; applied where text enters
+    (a message, an imported cell, a web form) and where it leaves for a spreadsheet."""
+    return _CONTROLS.sub("", nfc(text))
+
+
 def fold(text: str) -> str:
     """Reduce `text` to a matching key: lowercase, no diacritics, single spaces."""
     lowered = nfc(text).lower().replace("đ", "d")
@@ -122,7 +133,7 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 
 def _normalise_text(raw: str) -> str:
-    text = nfc(raw).replace("\r\n", "\n").replace("\r", "\n")
+    text = clean_text(raw).replace("\r\n", "\n").replace("\r", "\n")
     lines = (_HORIZONTAL_SPACE.sub(" ", line).rstrip() for line in text.split("\n"))
     return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
 

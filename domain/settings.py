@@ -44,7 +44,19 @@ class Settings(BaseSettings):
 
     # Invites and the demo set-up created on first run of the terminal chat.
     invite_ttl_days: Positive = 14
+    # Invite codes one person may try in a row (then one a minute), and all people together
+    # per minute: guessing codes is slowed down, a typo costs nothing.
+    invite_attempts_per_person: Positive = 5
+    invite_attempts_per_minute: Positive = 30
+    # The key invite codes and file-link tokens are hashed with (HMAC). Empty: a key is
+    # generated on first start and kept in DATA_DIR/secret.key. Several processes or hosts
+    # sharing one PostgreSQL database must all be given the same key here.
+    secret_key: str = ""
     demo_focal_unit: str = "Sở Ngoại vụ"
+
+    # Below this much free space (MB) in the data folder the process refuses to start and
+    # /healthz answers 503: a record must never be lost to a full disk.
+    min_free_mb: NotNegative = 50
 
     # Conversation.
     page_size: Annotated[int, Field(ge=2, le=50)] = 8

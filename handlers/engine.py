@@ -8,6 +8,7 @@ stores the new conversation state, all in a single database transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import re
@@ -15,8 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from domain import invite_codes, metrics
 from domain.catalog import t
 from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
@@ -24,13 +27,18 @@ from domain.parsing import fold, nfc
 from domain.settings import Settings
 from handlers import binding, menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
+from handlers.invite_gate import InviteGate
 from handlers.turn import Turn, whole_number
 from storage import outbox, repo
-from storage.models import Unit
+from storage.db import is_busy
+from storage.models import Invite, Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[None]]
+# Waits between the tries of a turn that found SQLite locked: short at first (another turn
+# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
+BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
 
 
 async def _new(turn: Turn) -> None:
@@ -201,9 +209,9 @@ def _code_in(text: str) -> str | None:
     sentence ("mã của tôi là K7QM2PXA"); None when nothing in the message looks like one."""
     if _command(text) == "start":
         return _argument(text) or None
+    if (code := invite_codes.find(text)) is not None:
+        return code
     tokens = _CODE_TOKEN.findall(text)
-    if valid := [token for token in tokens if repo.looks_like_code(token)]:
-        return valid[0]
     mixed = [tok for tok in tokens if not tok.isdigit() and not tok.isalpha()]
     if mixed:
         return mixed[-1]
@@ -224,13 +232,21 @@ class Engine:
         settings: Settings,
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        turn_sessions: async_sessionmaker | None = None,
+        one_writer: bool = True,
     ) -> None:
         self._sessions = sessions
+        self._turn_sessions = turn_sessions or sessions
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(settings.tz))
         self._flood = FloodGate(settings.flood_burst, settings.flood_per_minute, monotonic)
-        # SQLite has one writer: serialising here avoids busy errors and retries.
-        self._lock = asyncio.Lock()
+        self._invite_gate = InviteGate(
+            settings.invite_attempts_per_person, settings.invite_attempts_per_minute, monotonic
+        )
+        # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
+        # PostgreSQL takes turns of different people at once; a person's own messages wait
+        # for each other on the lock of their identity row (repo.person_and_state).
+        self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
         # Channels whose replies go through the outbox (the messengers), each with what to
         # call when rows were queued (its sender's wake-up).
         self.queued_channels: dict[str, Callable[[], None]] = {}
@@ -245,18 +261,29 @@ class Engine:
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """The replies to `incoming`; for a queued channel they are in the outbox, written
         in the transaction of the message's effects, and nothing is returned."""
+        metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()
+        started = time.perf_counter()
+        replies, outcome = await self._handle_counted(incoming)
+        metrics.UPDATES_HANDLED.labels(incoming.channel, outcome).inc()
+        metrics.HANDLING_SECONDS.labels(incoming.channel).observe(time.perf_counter() - started)
+        return replies
+
+    async def _handle_counted(self, incoming: Incoming) -> tuple[list[Outgoing], str]:
+        """The replies, and the outcome counted for monitoring (ok, flood, error)."""
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
         if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
             warning = [Outgoing(text=t("errors.flood"))][: verdict == WARN]
-            return await self._queue_apart(incoming, warning)
+            return await self._queue_apart(incoming, warning), "flood"
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
-        jobs = []
+        jobs, outcome = [], "ok"
         try:
-            async with self._lock:
-                replies, jobs = await self._handle_in_transaction(incoming)
-        except Exception:
+            replies, jobs = await self._handle_committed(incoming)
+        except Exception as error:
             log.exception("failed to handle %s", incoming)
-            replies = await self._queue_apart(incoming, [Outgoing(text=t("errors.internal"))])
+            if isinstance(error, SQLAlchemyError):
+                metrics.DATABASE_ERRORS.inc()
+            internal = [Outgoing(text=t("errors.internal"))]
+            replies, outcome = await self._queue_apart(incoming, internal), "error"
         for job in jobs:
             try:
                 more = await job()
@@ -264,7 +291,7 @@ class Engine:
                 log.exception("follow-up work failed for %s", incoming)
                 more = [Outgoing(text=t("errors.internal_job"))]
             replies += await self._queue_apart(incoming, more)
-        return replies
+        return replies, outcome
 
     async def notice(self, incoming: Incoming, key: str) -> None:
         """Answer an update the engine does not read (a photo, an edit) with a catalogue
@@ -299,9 +326,24 @@ class Engine:
             )
         return row_id
 
+    async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
+        """The turn, committed. When SQLite is locked by another connection (the web, the
+        scheduler, another process), the turn is rolled back and run again a moment later:
+        nothing of it was kept, so running it again is safe."""
+        for pause in BUSY_PAUSES:
+            try:
+                async with self._lock:
+                    return await self._handle_in_transaction(incoming)
+            except Exception as error:
+                if not is_busy(error):
+                    raise
+                busy = error
+            await asyncio.sleep(pause)
+        raise busy
+
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The replies, and the work to run once the transaction is committed."""
-        async with self._sessions() as db, db.begin():
+        async with self._turn_sessions() as db, db.begin():
             if incoming.update_id is not None and not await repo.claim_update(
                 db, incoming.channel, incoming.update_id
             ):
@@ -359,9 +401,8 @@ class Engine:
         if code is None:
             turn.say("register.how", department=self._settings.department_name)
             return
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
             return
         name = turn.incoming.display_name or turn.incoming.user_id
         person = await repo.redeem_invite(
@@ -386,6 +427,18 @@ class Engine:
         )
         await menu.show(turn)
 
+    async def _invite(self, turn: Turn, code: str) -> Invite | None:
+        """The usable invite `code` names; None once the person has been told why not
+        (a wrong, used or expired code, or too many attempts)."""
+        refusal = self._invite_gate.refusal(turn.incoming.channel, turn.incoming.user_id)
+        if refusal is not None:
+            turn.say(refusal)
+            return None
+        invite = await repo.usable_invite(turn.db, code) if invite_codes.looks_like(code) else None
+        if invite is None:
+            turn.say("register.bad_code", code=code)
+        return invite
+
     async def _adopt_unit(self, turn: Turn) -> str:
         """A focal point always acts for their own unit."""
         unit_id = turn.person.unit_id
@@ -399,9 +452,9 @@ class Engine:
         """A registered person sends an invite: one for another role or unit makes it
         theirs (a focal point who becomes a coordinator, or the demo's two codes)."""
         person = turn.person
-        invite = await repo.usable_invite(turn.db, code) if repo.looks_like_code(code) else None
+        invite = await self._invite(turn, code)
         if invite is None:
-            turn.say("register.bad_code", code=code)
+            pass  # already told why
         elif invite.member_id is not None or (invite.role, invite.unit_id) == (
             person.role,
             person.unit_id,

@@ -558,14 +558,16 @@ async def on_records(turn: Turn) -> None:
 
 
 async def own_record(turn: Turn, record_id: int) -> Record | None:
-    """The record if it is live and belongs to the acting unit; else says why and None."""
+    """The record if it is live and belongs to the acting unit; else None, after the same
+    answer whether the number is another unit's or nobody's (which records exist elsewhere
+    is not for a focal point to learn)."""
     record = await repo.live_record(turn.db, record_id)
-    if record is None:
-        turn.say("records.not_found", record_id=record_id)
-        return None
-    if record.unit_id != turn.state.get("acting_unit"):
+    if record is None or record.unit_id != turn.state.get("acting_unit"):
         turn.say(
-            "records.not_yours", record_id=record_id, unit=turn.state.get("acting_unit_name", "")
+            "records.not_found",
+            record_id=record_id,
+            unit=turn.state.get("acting_unit_name", ""),
+            coordinator=turn.is_coordinator,
         )
         return None
     return record

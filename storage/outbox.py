@@ -202,4 +202,3 @@ async def processed(db: AsyncSession, row_id: int) -> None:
     await db.execute(
         update(InboxUpdate).where(InboxUpdate.id == row_id).values(processed_at=utcnow())
     )
-

@@ -9,12 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import invite_codes
 from domain.parsing import fold, loose
 from storage.clock import utcnow
+from storage.keys import keyed_digest
 from storage.models import (
     AuditEntry,
     ConversationSession,
@@ -27,10 +29,6 @@ from storage.models import (
     Unit,
 )
 
-INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
-INVITE_LENGTH = 8
-
-
 # --- updates and sessions ---------------------------------------------------------------
 
 
@@ -41,12 +39,17 @@ def upsert(db: AsyncSession, table: type):
 
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
+    statement = _hot(db, "claim_update")
     result = await db.execute(
-        upsert(db, ProcessedUpdate)
-        .values(channel=channel, update_id=update_id, processed_at=utcnow())
-        .on_conflict_do_nothing()
+        statement, {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
     )
     return result.rowcount == 1
+
+
+async def prune_updates(db: AsyncSession, before: datetime) -> int:
+    """Forget update ids processed before `before` (naive UTC); returns how many."""
+    result = await db.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before))
+    return result.rowcount
 
 
 @dataclass
@@ -63,15 +66,8 @@ async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any])
     """Store the conversation state if it changed."""
     if saved.row_id is not None and state == saved.state:
         return
-    statement = upsert(db, ConversationSession).values(
-        channel=saved.channel, user_id=saved.user_id, state=state, updated_at=utcnow()
-    )
-    await db.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel", "user_id"],
-            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
-        )
-    )
+    values = {"channel": saved.channel, "user_id": saved.user_id, "state": state}
+    await db.execute(_hot(db, "save_state"), {**values, "updated_at": utcnow()})
 
 
 # --- units ------------------------------------------------------------------------------
@@ -123,16 +119,49 @@ class Person:
     blocked: bool = False  # they had blocked the bot on this channel
 
 
-_PERSON_COLUMNS = (
-    Member.id,
-    Member.name,
-    Member.role,
-    Member.unit_id,
-    Member.active,
-    Identity.channel,
-    Identity.chat_id,
-    Identity.blocked_at.is_not(None),
-)
+def _hot_statements(dialect: str) -> dict[str, Any]:
+    """The statements of every message, built once per dialect on the tables (no ORM
+    plugin, no statement building per message: most of a message's CPU time was there)."""
+    updates, sessions = ProcessedUpdate.__table__, ConversationSession.__table__
+    identities, members = Identity.__table__, Member.__table__
+    insert = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert
+    by_identity = and_(
+        identities.c.channel == bindparam("channel"), identities.c.user_id == bindparam("user_id")
+    )
+    save_state = insert(sessions)
+    return {
+        "claim_update": insert(updates).on_conflict_do_nothing(),
+        "lock_identity": select(identities.c.id).where(by_identity).with_for_update(),
+        "person_and_state": select(
+            members.c.id, members.c.name, members.c.role, members.c.unit_id, members.c.active,
+            identities.c.channel, identities.c.chat_id, identities.c.blocked_at.is_not(None),
+            sessions.c.id, sessions.c.state,
+        )
+        .select_from(identities)
+        .join(members, members.c.id == identities.c.member_id)
+        .outerjoin(
+            sessions,
+            and_(
+                sessions.c.channel == identities.c.channel,
+                sessions.c.user_id == identities.c.user_id,
+            ),
+        )
+        .where(by_identity),
+        "save_state": save_state.on_conflict_do_update(
+            index_elements=["channel", "user_id"],
+            set_={"state": save_state.excluded.state, "updated_at": save_state.excluded.updated_at},
+        ),
+    }  # fmt: skip
+
+
+_HOT: dict[str, dict[str, Any]] = {}
+
+
+def _hot(db: AsyncSession, name: str):
+    dialect = db.bind.dialect.name
+    if dialect not in _HOT:
+        _HOT[dialect] = _hot_statements(dialect)
+    return _HOT[dialect][name]
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
@@ -144,22 +173,18 @@ async def person_and_state(
     db: AsyncSession, channel: str, user_id: str
 ) -> tuple[Person | None, SavedState]:
     """The registered person and their conversation state, in one query (the hot path).
-    Strangers have no state: they can only register."""
-    row = (
-        await db.execute(
-            select(*_PERSON_COLUMNS, ConversationSession.id, ConversationSession.state)
-            .select_from(Identity)
-            .join(Member, Member.id == Identity.member_id)
-            .outerjoin(
-                ConversationSession,
-                and_(
-                    ConversationSession.channel == Identity.channel,
-                    ConversationSession.user_id == Identity.user_id,
-                ),
-            )
-            .where(Identity.channel == channel, Identity.user_id == user_id)
-        )
-    ).first()
+    Strangers have no state: they can only register.
+
+    On PostgreSQL the person's identity row is locked first, until the transaction ends,
+    so that two processes serving one database handle one person's messages one after the
+    other. The lock is its own statement: a statement that waited for a lock still reads
+    the other tables as they were when it began, so the state is read after the wait, as
+    the previous message committed it. (SQLite has a single writer: the update claim that
+    opens every transaction already waits.)"""
+    key = {"channel": channel, "user_id": user_id}
+    if db.bind.dialect.name == "postgresql":
+        await db.execute(_hot(db, "lock_identity"), key)
+    row = (await db.execute(_hot(db, "person_and_state"), key)).first()
     if row is None:
         return None, SavedState(channel, user_id, {})
     *person, row_id, state = row
@@ -178,21 +203,12 @@ async def add_identity(db: AsyncSession, member: Member, channel: str, user_id: 
 
 
 def digest(secret: str) -> str:
-    """What is stored instead of an invite code or a file token."""
+    """What is stored instead of a long random token (web sign-in links and sessions)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def hash_code(code: str) -> str:
-    return digest(normalise_code(code))
-
-
-def normalise_code(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
-
-
-def looks_like_code(text: str) -> bool:
-    code = normalise_code(text)
-    return len(code) == INVITE_LENGTH and all(ch in INVITE_ALPHABET for ch in code)
+def hash_code(db: AsyncSession, code: str) -> str:
+    return keyed_digest(db, invite_codes.normalise(code))
 
 
 async def create_invite(
@@ -204,11 +220,11 @@ async def create_invite(
     created_by: int | None = None,
     member_id: int | None = None,
 ) -> str:
-    """A fresh code; only its hash is stored."""
-    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+    """A fresh code; only its keyed hash is stored."""
+    code = invite_codes.new_code()
     db.add(
         Invite(
-            code_hash=hash_code(code),
+            code_hash=hash_code(db, code),
             role=role,
             unit_id=unit_id,
             member_id=member_id,
@@ -221,7 +237,7 @@ async def create_invite(
 
 
 async def usable_invite(db: AsyncSession, code: str) -> Invite | None:
-    invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(code)))
+    invite = await db.scalar(select(Invite).where(Invite.code_hash == hash_code(db, code)))
     if invite is None or invite.used_at is not None or invite.revoked_at is not None:
         return None
     return invite if invite.expires_at >= utcnow() else None
@@ -381,7 +397,7 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
     token = secrets.token_urlsafe(24)
     db.add(
         FileLink(
-            token_hash=digest(token),
+            token_hash=keyed_digest(db, token),
             path=path,
             filename=filename,
             expires_at=utcnow() + ttl,
@@ -393,5 +409,5 @@ async def create_file_link(db: AsyncSession, path: str, filename: str, ttl: time
 
 async def file_for_token(db: AsyncSession, token: str) -> FileLink | None:
     """The file behind a token, if the token exists and has not expired."""
-    link = await db.scalar(select(FileLink).where(FileLink.token_hash == digest(token)))
+    link = await db.scalar(select(FileLink).where(FileLink.token_hash == keyed_digest(db, token)))
     return link if link is not None and link.expires_at > utcnow() else None

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.catalog import t
 from domain.forms import Form, load_forms
-from domain.parsing import ParseError, fold, loose, nfc
+from domain.parsing import ParseError, clean_text, fold, loose
 from storage import repo
+from storage.cells import as_text, cell_value
 from storage.models import Unit
 
 FIXED_COLUMNS = ["loai", "don_vi"]
@@ -123,7 +124,7 @@ def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
             cell.font = Font(bold=True)
         for row in rows:
             if row["loai"] == form.key:
-                sheet.append([row[c] for c in columns])
+                sheet.append([cell_value(row[c]) for c in columns])
         for index, column in enumerate(columns, 1):
             width = max([len(column)] + [len(str(r.get(column, ""))) for r in rows[:200]])
             letter = sheet.cell(row=1, column=index).column_letter
@@ -131,6 +132,7 @@ def _write_xlsx(path: Path, rows: list[dict[str, str]]) -> None:
         for line in sheet.iter_rows(min_row=2):
             for cell in line:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+                as_text(cell)
         sheet.freeze_panes = "A2"
     workbook.save(path)
 
@@ -178,7 +180,7 @@ def read_rows(path: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
         return
     with path.open(encoding="utf-8-sig", newline="") as handle:
         for number, cells in enumerate(csv.DictReader(handle), 2):
-            cleaned = {column_key(k): (v or "").strip() for k, v in cells.items() if k}
+            cleaned = {column_key(k): clean_text(v or "").strip() for k, v in cells.items() if k}
             if any(cleaned.values()):
                 yield path.name, number, cleaned
 
@@ -190,7 +192,7 @@ def _cell_text(value: Any) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return nfc(str(value)).strip()
+    return clean_text(str(value)).strip()
 
 
 def parse_row(cells: dict[str, str], today: date) -> tuple[ParsedRow | None, list[str]]:

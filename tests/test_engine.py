@@ -204,7 +204,9 @@ async def test_focal_point_cannot_touch_another_units_record(app):
     await owner.press("Lưu")
     other = await registered(app, "501", unit="UBND huyện Hương Sơn")
     await other.send("/xem 1")
-    assert "không thuộc đơn vị UBND huyện Hương Sơn" in other.text
+    assert (
+        "Không tìm thấy hoạt động số 1 trong các hoạt động của UBND huyện Hương Sơn" in other.text
+    )
     await other.send("/cuatoi")
     assert "chưa có hoạt động" in other.text
     [record] = await records_in_db(app)

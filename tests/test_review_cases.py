@@ -134,7 +134,7 @@ async def test_pressed_keys_do_not_cross_permissions(app):
         await other.send(choice=key)
         assert "điều phối viên" in other.text, key
     await other.send("/xem 1")
-    assert "không thuộc đơn vị Sở Y tế" in other.text
+    assert "Không tìm thấy hoạt động số 1 trong các hoạt động của Sở Y tế" in other.text
     await other.send(choice="edit")
     await other.send(choice="delete")
     [record] = await records(app)

@@ -335,7 +335,7 @@ async def test_invites_show_deep_links_and_qr_codes_and_can_be_revoked(tmp_path)
             "/web/invites", data={"csrf": csrf, "role": "focal_point", "unit_id": unit}
         )
         html = await page.text()
-        code = re.search(r'<code id="invite-code">(\w+)</code>', html).group(1)
+        code = re.search(r'<code id="invite-code">([\w-]+)</code>', html).group(1)
         assert f"https://t.me/HaTinhDoiNgoaiBot?start={code}" in html
         assert "https://zalo.me/s/1234567890" in html and html.count("<svg") == 2
         invite_id = re.search(r"/web/invites/(\d+)/revoke", html).group(1)

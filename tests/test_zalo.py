@@ -164,7 +164,8 @@ async def test_files_come_as_links_that_expire(polling_bot, fake, tmp_path):
     app.settings.public_base_url = "http://127.0.0.1:9"
     document = Document()
     document.add_paragraph("Báo cáo 6 tháng đầu năm 2023")
-    path = tmp_path / "bao-cao.docx"
+    path = app.settings.data_dir / "reports" / "bao-cao.docx"  # where reports are written
+    path.parent.mkdir(parents=True, exist_ok=True)
     document.save(path)
     await channel.send(Outgoing(text="Báo cáo đã sẵn sàng.", chat_id="z5", file_path=path))
     [text] = fake.sent("z5")

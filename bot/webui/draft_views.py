@@ -17,7 +17,7 @@ from bot.webui.core import PREFIX, redirect, render, viewer_of, workspace
 from bot.webui.record_views import table_row
 from bot.webui.round_views import round_or_404
 from domain.catalog import t
-from domain.parsing import ParseError, parse_date, parse_text
+from domain.parsing import ParseError, clean_text, parse_date, parse_text
 from domain.periods import Period
 from domain.rounds import round_label
 from handlers.reports import round_report_period
@@ -113,7 +113,7 @@ async def save_text(request: web.Request) -> web.StreamResponse:
     section = str(form.get("section", ""))
     if section not in load_sections():
         raise web.HTTPBadRequest()
-    text = str(form.get("text", "")).replace("\r\n", "\n").strip()
+    text = clean_text(str(form.get("text", ""))).replace("\r\n", "\n").strip()
     if len(text) > MAX_TEXT_CHARS:
         raise redirect(_base(round_, template), "text_too_long", maximum=MAX_TEXT_CHARS)
     async with ws.app.sessions() as db, db.begin():

@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import Environment, Template
 from jinja2.environment import TemplateExpression
 from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from domain.catalog import make_environment
 from domain.forms import Form, load_forms
+from storage.cells import as_text, cell_value
 from storage.transfer import label_columns
 from templates.report import render
 from templates.report.figures import Figures, ReportRecord
@@ -71,7 +72,6 @@ def _with_styles(workbook: Workbook) -> Workbook:
 
 TITLE_ROW = 2
 HEADER_ROW = 4
-FORMULA_STARTS = ("=", "+", "-", "@")
 TABLE_GAP = 2  # empty rows between two tables on one sheet
 
 
@@ -103,12 +103,6 @@ def to_data_xlsx(figures: Figures, path: Path) -> None:
         _data_sheet(workbook, form, by_kind.get(form.key, []))
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
-
-
-def as_text(cell: Cell | WriteOnlyCell) -> None:
-    """Keep a string starting like a formula a string."""
-    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
 
 
 # --- annexes ----------------------------------------------------------------------------
@@ -300,14 +294,14 @@ def _split(
 
 def _record_row(sheet: Worksheet, annex: Annex, record: Any, number: int, row: int) -> int:
     for index, column in enumerate(annex.columns, 1):
-        cell = sheet.cell(row=row, column=index, value=_value(column, record, number))
+        cell = sheet.cell(row=row, column=index, value=cell_value(_value(column, record, number)))
         cell.style = "dn_date" if isinstance(cell.value, date) else "dn_cell"
         as_text(cell)
     return row + 1
 
 
 def _banner(sheet: Worksheet, row: int, text: str, width: int) -> int:
-    cell = sheet.cell(row=row, column=1, value=text)
+    cell = sheet.cell(row=row, column=1, value=cell_value(text))
     as_text(cell)
     for index in range(1, width + 1):
         sheet.cell(row=row, column=index).style = "dn_banner"
@@ -389,7 +383,7 @@ def _data_value(form: Form, record: ReportRecord, key: str) -> Any:
 
 
 def _cell(sheet, value: Any, style: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=cell_value(value))
     cell.style = "dn_data_date" if isinstance(value, date) else style
     as_text(cell)
     return cell
