@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.engine import ANSWERS, register_users, report  # noqa: E402
+from benchmarks.engine import ANSWERS, figures, line, register_users  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
 from bot.outbox import OutboxSender  # noqa: E402
 from domain.messages import SENT, Delivery, Incoming, Outgoing  # noqa: E402
@@ -66,20 +66,26 @@ async def outbox_cost(users: int) -> None:
         return Delivery(SENT, (str(sent),))
 
     with tempfile.TemporaryDirectory() as folder:
-        app = await open_app(Settings(data_dir=Path(folder), database_url=""))
+        settings = Settings(  # scripted users: no flood damping, everyone registers at once
+            data_dir=Path(folder),
+            database_url="",
+            flood_burst=100_000,
+            invite_attempts_per_minute=100_000,
+        )
+        app = await open_app(settings)
         direct = await register_users(app, users, "direct")
+        queued = await register_users(app, users, "queued")
         elapsed, latencies = await conversations(app, direct)
-        report("no outbox", elapsed, latencies)
+        print(line("no outbox", figures(elapsed, latencies)))
         baseline = len(latencies) / elapsed
 
         sender = OutboxSender(app.sessions, app.settings, "bench", instant)
         app.engine.queue_replies("bench", sender.wake)
         sender.start()
-        queued = await register_users(app, users, "queued")
         before = await saved(app)
         started = time.perf_counter()
         elapsed, latencies = await conversations(app, queued)
-        report("outbox", elapsed, latencies)
+        print(line("outbox", figures(elapsed, latencies)))
         while True:  # every reply handed to the messenger
             async with app.sessions() as db:
                 if not (await outbox.counts(db)).get(outbox.PENDING):

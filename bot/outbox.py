@@ -64,7 +64,9 @@ class OutboxSender:
             await asyncio.wait_for(self._task, self.settings.send_timeout)
 
     async def run(self) -> None:
-        """Send until cancelled (with what earlier runs left unsent)."""
+        """Send until stopped (with what earlier runs left unsent)."""
+        async with self.sessions() as db, db.begin():
+            await store.release(db, self.channel)
         while not self._stopping:
             self._wake.clear()
             try:
@@ -78,8 +80,13 @@ class OutboxSender:
     async def send_due(self) -> int:
         """One pass: a batch of due messages sent; how many were taken."""
         batch = max(1, int(self.settings.telegram_messages_per_second))
-        async with self.sessions() as db:
-            rows = await store.due(db, self.channel, utcnow(), batch)
+        now = utcnow()
+        # Held long enough to send a batch even through a slow API; a process that dies
+        # holding rows leaves them to the others when the claim runs out.
+        until = now + timedelta(seconds=self.settings.send_timeout * 3)
+        async with self.sessions() as db, db.begin():
+            ids = await store.due(db, self.channel, now, batch)
+            rows = await store.claim(db, ids, now, until)
         chats: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             chats[row.channel, row.chat_id].append(row)

@@ -317,14 +317,9 @@ class Engine:
 
     async def _queue(self, db, incoming: Incoming, replies: list[Outgoing], question="") -> int:
         """Write replies to the outbox; the last one carries `question`. Its row id."""
-        row_id = 0
-        for index, reply in enumerate(replies):
+        for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-            last = index == len(replies) - 1
-            row_id = await outbox.enqueue(
-                db, incoming.channel, reply, question=question if last else ""
-            )
-        return row_id
+        return await outbox.enqueue(db, incoming.channel, replies, question=question)
 
     async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The turn, committed. When SQLite is locked by another connection (the web, the

@@ -247,13 +247,8 @@ class Reminders:
             if self.deliver is None:
                 reachable = [(c, chat) for c, chat in member.identities if c in self.queue_to]
                 for channel, chat_id in reachable:
-                    await outbox.enqueue(
-                        db,
-                        channel,
-                        replace(message, chat_id=chat_id),
-                        priority,
-                        reminder_id=entry_id,
-                    )
+                    message_to = replace(message, chat_id=chat_id)
+                    await outbox.enqueue(db, channel, [message_to], priority, reminder_id=entry_id)
                 entry.status = QUEUED if reachable else FAILED
                 return entry.status
         outcome, error = await self._deliver_all(member, message)

@@ -335,6 +335,8 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Until when a process's sender holds it (several processes on PostgreSQL).
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     # The messenger's ids of the messages it became (a long text is several), in order.
     message_ids: Mapped[str] = mapped_column(String(500), default="")
     error: Mapped[str] = mapped_column(String(500), default="")

@@ -48,28 +48,38 @@ def from_payload(row: OutboxMessage) -> Outgoing:
 async def enqueue(
     db: AsyncSession,
     channel: str,
-    outgoing: Outgoing,
+    messages: list[Outgoing],
     priority: int = REPLY,
     question: str = "",
     reminder_id: int | None = None,
 ) -> int:
-    """Queue one message (in the caller's transaction); returns its row id."""
-    row = OutboxMessage(
-        channel=channel,
-        chat_id=outgoing.chat_id,
-        priority=priority,
-        payload=to_payload(outgoing),
-        question=question,
-        reminder_id=reminder_id,
-        status=PENDING,
-        attempts=0,
-        message_ids="",
-        error="",
-        created_at=utcnow(),
-    )
-    db.add(row)
-    await db.flush()
-    return row.id
+    """Queue messages in order (in the caller's transaction); the last one carries
+    `question`. Returns the last row's id (0 for none)."""
+    now = utcnow()
+    rows = [
+        {
+            "channel": channel,
+            "chat_id": outgoing.chat_id,
+            "priority": priority,
+            "payload": to_payload(outgoing),
+            "question": question if index == len(messages) - 1 else "",
+            "reminder_id": reminder_id,
+            "status": PENDING,
+            "attempts": 0,
+            "message_ids": "",
+            "error": "",
+            "created_at": now,
+        }
+        for index, outgoing in enumerate(messages)
+    ]
+    row_id = 0
+    for row in rows:
+        row_id = (await db.execute(_INSERT, row)).inserted_primary_key[0]
+    return row_id
+
+
+# Built once on the table (no ORM, no statement building per message): the hot path.
+_INSERT = OutboxMessage.__table__.insert()
 
 
 @dataclass(frozen=True)
@@ -108,35 +118,69 @@ async def question_of(db: AsyncSession, channel: str, chat_id: str, message_id: 
     return None
 
 
-async def due(db: AsyncSession, channel: str, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The next messages to send, answers before reminders, each chat's in order: a chat
-    whose earlier message waits for a retry sends nothing after it meanwhile."""
+async def due(db: AsyncSession, channel: str, now: datetime, limit: int) -> list[int]:
+    """Ids of the next messages to send, answers before reminders, each chat's in order: a
+    chat whose earlier message waits (for a retry, or in another process's hands) sends
+    nothing after it meanwhile."""
+    held = (OutboxMessage.not_before > now) | (OutboxMessage.claimed_until > now)
     waiting = dict(
         (
             await db.execute(
-                select(
-                    OutboxMessage.channel + ":" + OutboxMessage.chat_id, func.min(OutboxMessage.id)
-                )
-                .where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.status == PENDING,
-                    OutboxMessage.not_before > now,
-                )
-                .group_by(OutboxMessage.channel, OutboxMessage.chat_id)
+                select(OutboxMessage.chat_id, func.min(OutboxMessage.id))
+                .where(OutboxMessage.channel == channel, OutboxMessage.status == PENDING, held)
+                .group_by(OutboxMessage.chat_id)
             )
         ).all()
     )
-    rows = await db.scalars(
-        select(OutboxMessage)
+    rows = await db.execute(
+        select(OutboxMessage.id, OutboxMessage.chat_id)
         .where(
             OutboxMessage.channel == channel,
             OutboxMessage.status == PENDING,
-            (OutboxMessage.not_before.is_(None)) | (OutboxMessage.not_before <= now),
+            ~func.coalesce(held, False),
         )
         .order_by(OutboxMessage.priority, OutboxMessage.id)
         .limit(limit)
     )
-    return [row for row in rows if row.id < waiting.get(f"{row.channel}:{row.chat_id}", row.id + 1)]
+    return [row_id for row_id, chat_id in rows if row_id < waiting.get(chat_id, row_id + 1)]
+
+
+async def claim(
+    db: AsyncSession, ids: list[int], now: datetime, until: datetime
+) -> list[OutboxMessage]:
+    """Take these rows for this process's sender until `until` (those no other sender
+    took meanwhile), in order."""
+    if not ids:
+        return []
+    taken = await db.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == PENDING,
+            (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until <= now),
+        )
+        .values(claimed_until=until)
+        .returning(OutboxMessage.id)
+    )
+    mine = [row_id for (row_id,) in taken.all()]
+    rows = await db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(mine))
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def release(db: AsyncSession, channel: str) -> None:
+    """At a start on SQLite (one process): what a killed run held is free at once. On
+    PostgreSQL another process may hold it; its claim runs out instead."""
+    if db.bind.dialect.name == "sqlite":
+        await db.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.status == PENDING)
+            .values(claimed_until=None)
+        )
 
 
 async def mark(
@@ -152,6 +196,7 @@ async def mark(
     row.attempts += 1
     row.error = error[:500]
     row.message_ids = ",".join([*sent_pieces(row), *message_ids])[:500]
+    row.claimed_until = None
     if retry_at is not None:
         row.not_before = retry_at
         return row

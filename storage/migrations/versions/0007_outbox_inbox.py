@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("not_before", sa.DateTime(), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(), nullable=True),
         sa.Column("message_ids", sa.String(length=500), nullable=False),
         sa.Column("error", sa.String(length=500), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
