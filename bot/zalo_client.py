@@ -265,7 +265,7 @@ class ZaloClient:
             except ZaloUnauthorized:
                 raise
             except ZaloError as error:
-                if not _is_transient(error) or attempt == attempts - 1:
+                if not _is_transient(error, method) or attempt == attempts - 1:
                     raise
                 if error.retry_after is not None:
                     if error.retry_after > self.max_delay:
@@ -333,10 +333,11 @@ class ZaloClient:
         return text.replace(self._token, "<TOKEN>") if self._token else text
 
 
-def _is_transient(error: ZaloError) -> bool:
-    """Worth another try: the API cannot have acted on the request."""
+def _is_transient(error: ZaloError, method: str) -> bool:
+    """Worth another try: the API cannot have acted on the request, or acting twice is
+    harmless (reads, setting the webhook); a send that may have gone out is not."""
     if isinstance(error, ZaloNetworkError):
-        return not isinstance(error, ZaloUncertain)
+        return not isinstance(error, ZaloUncertain) or not method.startswith("send")
     return error.error_code == 429 or 500 <= error.error_code <= 599
 
 
