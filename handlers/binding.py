@@ -4,8 +4,9 @@ A typed answer applies to the question the person last saw. The engine remembers
 conversation state, which question is shown and which outbox row first showed it; the
 outbox knows that row's message ids on the messenger. A message written before that
 question reached the person (its id is older, or the question is not delivered yet)
-answered an earlier one: it is not applied, and the current question is asked again,
-named. A reply to a question's message (or a button of it) applies to that question.
+answered an earlier one: it is not applied, and a note names the question waiting. A
+reply to a question's message applies to that question; an old question's button is
+refused.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ async def still_showing(turn: Turn, shown: dict) -> bool:
 
 async def misbound(turn: Turn) -> bool:
     """True when the message answered another question than the one shown now, and was
-    dealt with (applied to its own question, or the current one asked again)."""
+    dealt with: applied to its own question, or refused with a note naming the current
+    one. The current question is not shown again: such a message crossed another one of
+    the person's, who may have answered it already, and a second copy of a question that
+    has moved on invites the very answer in the wrong field this prevents."""
     shown, incoming = turn.state.get(SHOWN), turn.incoming
     question = records.question_tag(turn.state)
     if not shown or shown.get("question") != question:
@@ -50,8 +54,7 @@ async def misbound(turn: Turn) -> bool:
         if field is not None and incoming.choice is None:
             await records.answer_for(turn, field)
         else:
-            turn.say("binding.old_question")
-            await records.ask_current(turn)
+            turn.say("binding.old_question", label=_label(turn, question))
         return True
     where = await outbox.shown(turn.db, shown["row"])
     if where is None or not (incoming.message_id or "").isdigit():
@@ -60,6 +63,11 @@ async def misbound(turn: Turn) -> bool:
         first = where.first_message_id
         if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
             return False
-    turn.say("binding.before_question", answer=textwrap.shorten(turn.text, 60, placeholder="…"))
-    await records.ask_current(turn)
+    answer = textwrap.shorten(turn.text, 60, placeholder="…")
+    turn.say("binding.before_question", answer=answer, label=_label(turn, question))
     return True
+
+
+def _label(turn: Turn, question: str) -> str:
+    field = records.tagged_field(turn.state, question)
+    return field.label if field is not None else ""

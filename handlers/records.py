@@ -168,20 +168,17 @@ def tagged_field(state: dict[str, Any], tag: str) -> Field | None:
 
 async def answer_for(turn: Turn, field: Field) -> None:
     """A typed answer to an earlier question (a reply to its message): stored in that
-    field, said so, and the current question asked again."""
+    field, and said so; the current question stays where it is on the screen."""
     draft = _draft(turn)
     form = _form(draft)
+    values = form.values_from_json(draft["values"])
     try:
-        answer = form.interpret(
-            field.key, turn.text, form.values_from_json(draft["values"]), turn.today
-        )
+        answer = form.interpret(field.key, turn.text, values, turn.today)
     except ParseError as error:
         turn.say("binding.not_applied", label=field.label, error=describe(error))
-        await ask_current(turn)
         return
     if answer.doubt is not None:
         turn.say("binding.not_applied", label=field.label, error=answer.doubt.question)
-        await ask_current(turn)
         return
     found = form.values_to_json(answer.values)
     draft["values"].update(found)
@@ -191,7 +188,6 @@ async def answer_for(turn: Turn, field: Field) -> None:
         label=field.label,
         value=", ".join(form.field(key).display(value) for key, value in shown.items()),
     )
-    await ask_current(turn)
 
 
 async def ask_current(turn: Turn, error: str = "") -> None:

@@ -96,31 +96,40 @@ class Person:
         return new[-1]
 
     async def run(self, code: str) -> None:
-        """Act on the newest message only: a question is answered, a button pressed
-        (resume the draft, save, the activity type, a new record); a notice alone is read.
-        With nothing back for a while, a typed answer is sent once more."""
+        """Act on the newest question or choice on the screen, once: answer it, or press
+        a button (resume the draft, save, the activity type, a new record); a note alone
+        is read. With nothing back for a while, a typed answer is sent once more."""
         again: str | None = f"/start {code}"
         await self.fake.send_text(self.user_id, again, first_name=f"Người {self.user_id}")
+        acted: set[int] = set()
         while len(self.saved) < self.records:
-            message = await self._next()
-            if message is None:
+            if await self._next() is None:
                 if again is not None:
                     await self.fake.send_text(self.user_id, again)
                     again = None
                 continue
             again = None
             self.number = len(self.saved)
-            if self.number >= self.records:
-                break
-            text = message["text"] or ""
-            markup = message["reply_markup"] or {}
-            buttons = {b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
-            press = next((k for k in ("resume", "save", "bien_gioi", "new") if k in buttons), None)
-            if step := STEP.search(text):
-                again = answer(self.user_id, self.number, int(step.group(1)))
+            target = next((m for m in reversed(self._messages()) if _action(m)), None)
+            if self.number >= self.records or target is None or target["message_id"] in acted:
+                continue
+            acted.add(target["message_id"])
+            kind, value = _action(target)
+            if kind == "step":
+                again = answer(self.user_id, self.number, value)
                 await self.fake.send_text(self.user_id, again)
-            elif press is not None:
-                await self.fake.press_button(self.user_id, message["message_id"], press)
+            else:
+                await self.fake.press_button(self.user_id, target["message_id"], value)
+
+
+def _action(message: dict) -> tuple[str, object] | None:
+    """What a person does with a message: answer question `step`, press a button."""
+    if step := STEP.search(message["text"] or ""):
+        return "step", int(step.group(1))
+    markup = message["reply_markup"] or {}
+    buttons = {b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
+    press = next((key for key in ("resume", "save", "bien_gioi", "new") if key in buttons), None)
+    return ("press", press) if press else None
 
 
 @dataclass
@@ -282,6 +291,8 @@ async def _outcome(settings, fake, people: list[Person], kills: int, seconds: fl
     confirmed = {record_id for p in people for record_id in p.saved}
     by_content = Counter(r.values.get("noi_dung") for r in rows)
     shifted = sum(not _as_entered(row.values) for row in rows)
+    if os.environ.get("KILL_LOOP_DEBUG"):
+        print([(r.id, r.values) for r in rows if not _as_entered(r.values)])
     doubled = 0
     for person in people:
         texts = Counter((m["text"], str(m["reply_markup"])) for m in fake.sent(person.user_id))

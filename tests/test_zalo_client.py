@@ -19,8 +19,8 @@ from bot.zalo_client import (
     ZaloClient,
     ZaloError,
     ZaloNetworkError,
-    ZaloUncertain,
     ZaloUnauthorized,
+    ZaloUncertain,
     parse_event,
     stable_update_id,
 )
