@@ -139,6 +139,11 @@ class ZaloQuotaExceeded(ZaloError):
     """429 "Quota exceeded": not retried here; the caller pauses for minutes."""
 
 
+class ZaloUncertain(ZaloNetworkError):
+    """No answer after the request may have reached the API (a timeout, a dropped
+    connection): a message may have been sent, so it is not sent again blindly."""
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -146,10 +151,12 @@ class ZaloClient:
     """Async client of ``{base_url}{token}/{method}``.
 
     ``async with ZaloClient(token) as zalo: ...`` or ``await start()`` / ``await close()``.
-    Transient failures (connection errors, timeouts, 403 "internal server error", 5xx) are
-    retried ``retries`` times with exponential backoff (``backoff`` * 2**attempt, at most
-    ``max_delay``). Other errors are raised at once: 401 as `ZaloUnauthorized`, 429 as
-    `ZaloQuotaExceeded`, the rest as `ZaloError`.
+    Transient failures that certainly left nothing done (no connection, 403 "internal
+    server error", 5xx) are retried ``retries`` times with exponential backoff
+    (``backoff`` * 2**attempt, at most ``max_delay``). Other errors are raised at once: 401
+    as `ZaloUnauthorized`, 429 as `ZaloQuotaExceeded` (the caller pauses for minutes), a
+    timeout or dropped connection after the request went out as `ZaloUncertain`, the rest
+    as `ZaloError`.
     """
 
     def __init__(
@@ -280,7 +287,7 @@ class ZaloClient:
             except ZaloUnauthorized:
                 raise
             except ZaloError as error:
-                if not _is_transient(error) or attempt == attempts - 1:
+                if not _is_transient(error, method) or attempt == attempts - 1:
                     raise
                 delay = min(self.backoff * 2**attempt, self.max_delay)
                 log.warning(
@@ -307,9 +314,12 @@ class ZaloClient:
                 raw = await response.text(errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = self._redact(str(exc)) or "no detail"
-            raise ZaloNetworkError(
-                0, f"{type(exc).__name__}: {detail}"[:300], method=method
-            ) from None
+            # Only a connection never made certainly failed.
+            never_sent = isinstance(
+                exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+            )
+            kind = ZaloNetworkError if never_sent else ZaloUncertain
+            raise kind(0, f"{type(exc).__name__}: {detail}"[:300], method=method) from None
         try:
             body = json.loads(raw)
         except ValueError:
@@ -335,9 +345,11 @@ class ZaloClient:
         return text.replace(self._token, "<TOKEN>") if self._token else text
 
 
-def _is_transient(error: ZaloError) -> bool:
+def _is_transient(error: ZaloError, method: str) -> bool:
+    """Worth another try: the API cannot have acted on the request, or acting twice is
+    harmless (reads, setting the webhook); a send that may have gone out is not."""
     if isinstance(error, ZaloNetworkError):
-        return True
+        return not isinstance(error, ZaloUncertain) or not method.startswith("send")
     return error.error_code == INTERNAL_ERROR or 500 <= error.error_code <= 599
 
 

@@ -19,7 +19,7 @@ from bot.zalo import ZaloChannel
 from scheduler.reminders import Reminders
 from storage import identities
 from storage.models import Delivery, Identity, Unit
-from tests.conftest import ChatUser, make_settings, registered
+from tests.conftest import ChatUser, make_settings, outbox_drained, registered
 from tests.fakes.smtp import FakeSMTP
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -138,7 +138,7 @@ async def zalo_mail(tmp_path, smtp, clock):
         await zalo.start()
         routes = Channels()
         routes.register("zalo", zalo.send)
-        routes.register("email", app.engine.mailer.send)
+        routes.register("email", app.engine.mailer.transmit)
         reminders = Reminders(app.sessions, settings, routes.deliver, lambda: clock["now"])
         yield app, fake, reminders
         await zalo.stop()
@@ -200,6 +200,7 @@ async def test_quota_exceeded_pauses_zalo_and_the_reminders_go_out_after(zalo_ma
         await _register_on_zalo(app, fake, user_id, unit)
     await _mail_only(app, smtp, "m2", "Sở Xây dựng", "m2@hatinh.gov.vn")
     await _mail_only(app, smtp, "boss2", None, "boss2@hatinh.gov.vn", role="coordinator")
+    await outbox_drained(app)  # the welcome messages have left
     calls_before = len(fake.calls_to("sendMessage"))
 
     clock["now"] = D7

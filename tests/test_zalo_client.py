@@ -24,6 +24,7 @@ from bot.zalo_client import (
     ZaloNetworkError,
     ZaloQuotaExceeded,
     ZaloUnauthorized,
+    ZaloUncertain,
     parse_event,
     stable_update_id,
 )
@@ -363,3 +364,12 @@ async def test_stable_update_id_for_a_redelivered_event(
     assert key == stable_update_id(parse_event(dict(bare)))
     moved = {"event_name": EVENT_TEXT, "message": {"chat": {"id": "c"}, "text": "t", "date": 6}}
     assert stable_update_id(parse_event(moved)) != key
+
+
+async def test_a_send_whose_connection_dropped_is_not_sent_again(fake: FakeZaloAPI) -> None:
+    """It may have gone out: the outbox marks it uncertain instead of doubling it."""
+    async with ZaloClient(TOKEN, base_url=fake.base_url, backoff=0.01) as client:
+        fake.fail_next("sendMessage", status=0)  # the connection drops
+        with pytest.raises(ZaloUncertain):
+            await client.send_message("u1", "một")
+    assert len(fake.calls_to("sendMessage")) == 1
