@@ -6,6 +6,12 @@ wave of thousands never makes anyone wait long for their next question); each ch
 messages go in order. The messenger's own limit (Telegram's 30 a second) is the
 channel's rate limiter. A message is sent twice only when the process dies between the
 messenger accepting it and its row being marked (docs/delivery.md).
+
+A messenger over its quota (Zalo's 429: DEFERRED) pauses the whole channel for
+DOINGOAI_ZALO_QUOTA_PAUSE_MINUTES: its pending rows wait (no attempt counted), their
+reminders noted "deferred" in the delivery log, and go out after the pause. A
+reminder's row also writes its channel's outcome in the delivery log (storage.deliveries),
+which /tiendo, `doingoai status --delivery`, the web and the coordinators' lists read.
 """
 
 from __future__ import annotations
@@ -15,16 +21,16 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain import metrics
-from domain.messages import FAILED, Delivery
+from domain.messages import BLOCKED, DEFERRED, FAILED, UNREACHABLE, Delivery
+from storage import deliveries, rounds
 from storage import outbox as store
-from storage import rounds
 from storage.clock import utcnow
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, ReminderLog
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ class OutboxSender:
         self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
         self._stopping = False
         self._gate = asyncio.Semaphore(settings.outbox_concurrency)
+        self._paused_until: datetime | None = None  # the messenger's quota exceeded
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next idle check."""
@@ -84,13 +91,17 @@ class OutboxSender:
         # Held long enough to send a batch even through a slow API; a process that dies
         # holding rows leaves them to the others when the claim runs out.
         until = now + timedelta(seconds=self.settings.send_timeout * 3)
-        async with self.sessions() as db, db.begin():
-            ids = await store.due(db, self.channel, now, batch)
-            rows = await store.claim(db, ids, now, until)
+        rows: list[OutboxMessage] = []
+        if not self._paused(now):
+            async with self.sessions() as db, db.begin():
+                ids = await store.due(db, self.channel, now, batch)
+                rows = await store.claim(db, ids, now, until)
         chats: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             chats[row.channel, row.chat_id].append(row)
         await asyncio.gather(*(self._send_chat(chat) for chat in chats.values()))
+        async with self.sessions() as db:  # what waits, every channel's
+            metrics.SEND_QUEUE.set(await store.pending_count(db))
         return len(rows)
 
     async def settled(self, chat_id: str) -> None:
@@ -106,6 +117,8 @@ class OutboxSender:
         try:
             for row in rows:  # in order; one that must wait holds back the rest of its chat
                 async with self._gate:
+                    if self._paused(utcnow()):  # its claim runs out: sent after the pause
+                        return
                     delivery = await self._transmit(row)
                     # Marked even if the sender is being cancelled: a delivered message whose
                     # mark is lost would be sent again after the restart.
@@ -123,19 +136,48 @@ class OutboxSender:
             log.exception("sending outbox row %s failed", row.id)
             return Delivery(FAILED, error=repr(error), retry=True)
 
+    def _paused(self, now: datetime) -> bool:
+        return self._paused_until is not None and now < self._paused_until
+
     async def _mark(self, row: OutboxMessage, delivery: Delivery) -> bool:
         """Store the outcome; True when the row waits for another try."""
+        deferred = delivery.outcome == DEFERRED
         retry_at = None
-        if delivery.retry and row.attempts + 1 < self.settings.outbox_max_attempts:
+        if deferred:
+            pause = timedelta(minutes=self.settings.zalo_quota_pause_minutes)
+            retry_at = self._paused_until = utcnow() + pause
+        elif delivery.retry and row.attempts + 1 < self.settings.outbox_max_attempts:
             wait = self.settings.outbox_first_wait_seconds * 2**row.attempts
             retry_at = utcnow() + timedelta(seconds=min(wait, MAX_BACKOFF))
+        outcome = "retry" if retry_at and not deferred else delivery.outcome
         async with self.sessions() as db, db.begin():
             await store.mark(
-                db, row.id, delivery.outcome, delivery.message_ids, delivery.error, retry_at
-            )
-            if row.reminder_id is not None and retry_at is None:
-                await rounds.reminder_outcome(db, row.reminder_id, delivery.outcome, delivery.error)
+                db, row.id, delivery.outcome, delivery.message_ids, delivery.error, retry_at,
+                attempt=not deferred,
+            )  # fmt: skip
+            if deferred:
+                waiting = Delivery(DEFERRED, error=delivery.error)
+                for held in await store.hold_channel(db, self.channel, retry_at):
+                    await self._note(db, held, waiting)
+            elif row.reminder_id is not None:
+                await self._note(db, row, delivery)
+                if retry_at is None:
+                    await rounds.reminder_outcome(
+                        db, row.reminder_id, delivery.outcome, delivery.error
+                    )
         kind = "reply" if row.priority == store.REPLY else "reminder"
-        outcome = "retry" if retry_at else delivery.outcome
         metrics.MESSAGES_SENT.labels(row.channel, kind, outcome).inc()
+        if row.priority == store.REMINDER:
+            metrics.REMINDERS.labels(row.channel, outcome).inc()
         return retry_at is not None
+
+    async def _note(self, db, row: OutboxMessage, delivery: Delivery) -> None:
+        """The delivery log's row for this channel of a reminder (a retry's failure is
+        overwritten by the next try's outcome)."""
+        entry = await db.get(ReminderLog, row.reminder_id)
+        outcome = UNREACHABLE if delivery.outcome == BLOCKED else delivery.outcome
+        ids = store.sent_pieces(row) or list(delivery.message_ids)
+        await deliveries.record(
+            db, entry.id, entry.member_id, row.channel, row.chat_id, outcome, delivery.error,
+            message_id=ids[0] if ids else "",
+        )  # fmt: skip

@@ -15,6 +15,8 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.app import App, demo_login_link
 from bot.channels import Channels
+from bot.mail import CHANNEL as EMAIL
+from bot.outbox import OutboxSender
 from bot.telegram import TelegramChannel
 from bot.web import build_web_app
 from bot.webui.core import InviteLinks, Workspace
@@ -75,13 +77,18 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         return 2
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
 
+    mail_sender = None
+    if app.engine.mailer is not None:  # e-mail has no updates, only its outbox's sender
+        mail_sender = OutboxSender(app.sessions, settings, EMAIL, app.engine.mailer.transmit)
+        app.engine.queue_replies(EMAIL, mail_sender.wake)
+        mail_sender.start()
     if "telegram" in channels:
         workspace.links = InviteLinks(telegram_username=channels["telegram"].username)
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     # Every minute, and once right away: slots missed while the process was down go out now.
+    reminders = Reminders(app.sessions, settings, None, queue_to=set(app.engine.queued_channels))
     scheduler.add_job(
-        Reminders(app.sessions, settings, None, queue_to=set(channels)).tick, "interval",
-        seconds=settings.reminder_tick_seconds,
+        reminders.tick, "interval", seconds=settings.reminder_tick_seconds,
         next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.add_job(
@@ -98,6 +105,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     await runner.shutdown()  # webhooks stop taking requests; in-flight ones complete
     for channel in channels.values():
         await channel.stop()  # polling stops; handlers still running are awaited
+    if mail_sender is not None:
+        await mail_sender.stop()
     await runner.cleanup()
     return 0
 

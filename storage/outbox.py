@@ -31,6 +31,7 @@ def to_payload(outgoing: Outgoing) -> dict[str, Any]:
         "choices": [[c.key, c.label] for c in outgoing.choices],
         "file": str(outgoing.file_path) if outgoing.file_path else None,
         "numbered": outgoing.numbered,
+        "subject": outgoing.subject,
     }
 
 
@@ -42,6 +43,7 @@ def from_payload(row: OutboxMessage) -> Outgoing:
         file_path=Path(data["file"]) if data.get("file") else None,
         chat_id=row.chat_id,
         numbered=data.get("numbered", True),
+        subject=data.get("subject", ""),
     )
 
 
@@ -190,10 +192,12 @@ async def mark(
     message_ids: Sequence[str] = (),
     error: str = "",
     retry_at: datetime | None = None,
+    attempt: bool = True,
 ) -> OutboxMessage:
-    """Record a send's outcome; with `retry_at` the row stays pending until then."""
+    """Record a send's outcome; with `retry_at` the row stays pending until then (not
+    counted as an attempt when `attempt` is False: waiting out a messenger's quota)."""
     row = await db.get(OutboxMessage, row_id)
-    row.attempts += 1
+    row.attempts += attempt
     row.error = error[:500]
     row.message_ids = ",".join([*sent_pieces(row), *message_ids])[:500]
     row.claimed_until = None
@@ -205,9 +209,34 @@ async def mark(
     return row
 
 
+async def hold_channel(db: AsyncSession, channel: str, until: datetime) -> list[OutboxMessage]:
+    """The messenger's quota is exceeded: every pending row of the channel waits until
+    `until` (a restart keeps the pause), its claim given up (nobody takes it before then,
+    and a send in flight is marked long before). Returns the reminders' rows held."""
+    pending = (OutboxMessage.channel == channel) & (OutboxMessage.status == PENDING)
+    await db.execute(
+        update(OutboxMessage)
+        .where(pending, func.coalesce(OutboxMessage.not_before < until, True))
+        .values(not_before=until, claimed_until=None)
+    )
+    rows = await db.scalars(
+        select(OutboxMessage)
+        .where(pending, OutboxMessage.reminder_id.is_not(None))
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
 def sent_pieces(row: OutboxMessage) -> list[str]:
     """Ids of the pieces an earlier attempt delivered (a retry skips them)."""
     return row.message_ids.split(",") if row.message_ids else []
+
+
+async def pending_count(db: AsyncSession) -> int:
+    """Messages waiting to be sent, every channel (the send queue's gauge)."""
+    return await db.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
+    )
 
 
 async def counts(db: AsyncSession) -> dict[str, int]:
