@@ -55,6 +55,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -168,7 +169,9 @@ class ZaloClient:
         backoff: float = 0.5,
         max_delay: float = 30.0,
         request_timeout: float = 15.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`sleep` waits between retries (a test records the delays instead)."""
         if not token:
             raise ValueError("a Zalo bot token is required")
         self._token = token
@@ -177,6 +180,7 @@ class ZaloClient:
         self.backoff = backoff
         self.max_delay = max_delay
         self.request_timeout = request_timeout
+        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -298,7 +302,7 @@ class ZaloClient:
                     self.retries,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call_once(
