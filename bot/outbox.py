@@ -117,7 +117,7 @@ class OutboxSender:
         try:
             for row in rows:  # in order; one that must wait holds back the rest of its chat
                 async with self._gate:
-                    if self._paused(utcnow()):  # its claim runs out: sent after the pause
+                    if self._paused(utcnow()):  # held in the outbox until the pause ends
                         return
                     delivery = await self._transmit(row)
                     # Marked even if the sender is being cancelled: a delivered message whose

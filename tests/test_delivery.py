@@ -110,3 +110,17 @@ async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_sta
             assert not await outbox.unprocessed(db, "zalo")
         assert sum("Chào mừng Hoa" in m for m in zalo.sent("z9")) == 1
         await app.close()
+
+
+def test_each_outcome_reads_as_a_reason_for_coordinators():
+    from domain.delivery import reason
+
+    assert reason("uncertain", "sendMessage: timed out") == (
+        "có thể đã gửi (mạng gián đoạn, không nhận được xác nhận — nên kiểm tra lại)"
+    )
+    assert (
+        reason("deferred", "zalo 429 Quota exceeded") == "đang chờ gửi lại (vượt hạn mức gửi tin)"
+    )
+    assert reason("failed", "zalo 403 Internal server error") == (
+        "máy chủ Zalo báo lỗi nội bộ (đã thử lại nhiều lần)"
+    )
