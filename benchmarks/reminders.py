@@ -37,7 +37,7 @@ from bot.mail import CHANNEL as EMAIL  # noqa: E402
 from bot.telegram import CHANNEL, TelegramChannel  # noqa: E402
 from bot.zalo import CHANNEL as ZALO  # noqa: E402
 from bot.zalo import ZaloChannel  # noqa: E402
-from domain.messages import SENT, Outgoing  # noqa: E402
+from domain.messages import SENT, Delivery, Outgoing  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from scheduler.reminders import Reminders  # noqa: E402
 from storage import repo  # noqa: E402
@@ -134,7 +134,7 @@ class Timed:
     def __init__(self, send, started: float) -> None:
         self.send, self.started, self.last = send, started, 0.0
 
-    async def __call__(self, outgoing: Outgoing) -> str:
+    async def __call__(self, outgoing: Outgoing) -> Delivery:
         outcome = await self.send(outgoing)
         self.last = time.perf_counter() - self.started
         return outcome
@@ -147,7 +147,8 @@ async def floor(send, targets: list[str], concurrency: int) -> float:
 
     async def one(target: str) -> str:
         async with gate:
-            return await send(Outgoing(text=text, chat_id=target, subject="[Đo tốc độ]"))
+            sent = await send(Outgoing(text=text, chat_id=target, subject="[Đo tốc độ]"))
+            return sent.outcome
 
     started = time.perf_counter()
     outcomes = await asyncio.gather(*(one(target) for target in targets))
@@ -168,7 +169,10 @@ async def zalo_email_wave(args) -> None:
             zalo = ZaloChannel(app)
             await zalo.start()
             started = time.perf_counter()
-            timed = {ZALO: Timed(zalo.send, started), EMAIL: Timed(app.engine.mailer.send, started)}
+            timed = {
+                ZALO: Timed(zalo.send, started),
+                EMAIL: Timed(app.engine.mailer.transmit, started),
+            }
             channels = Channels()
             for name, sender in timed.items():
                 channels.register(name, sender)
@@ -187,7 +191,7 @@ async def zalo_email_wave(args) -> None:
                     zalo.send, [f"f{i}" for i in range(len(chats))], args.concurrency
                 ),
                 EMAIL: await floor(
-                    app.engine.mailer.send,
+                    app.engine.mailer.transmit,
                     [f"floor.{i}@bench.hatinh.gov.vn" for i in range(len(addresses))],
                     args.concurrency,
                 ),

@@ -450,7 +450,7 @@ async def run_doingoai(mode: str, args: argparse.Namespace, folder: Path) -> Res
         app = await open_app(settings)
         channel = TelegramChannel(app, webhook=mode == "webhook")
         if args.no_rate_limiter:  # diagnosis only: what the bot does without PTB's limiter
-            channel.application.bot._rate_limiter = None
+            channel.bot._rate_limiter = None
         runner = None
         try:
             if sock is not None:

@@ -1,13 +1,13 @@
-"""Routes an Outgoing to the messenger of a person's identity (for messages the bot
-starts itself: reminders, summaries)."""
+"""Routes an Outgoing to the messenger of a person's identity, at once (the terminal
+demo's web workspace; the running bot queues in the outbox instead)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from domain.messages import FAILED, Outgoing
+from domain.messages import FAILED, Delivery, Outgoing
 
-Sender = Callable[[Outgoing], Awaitable[str]]
+Sender = Callable[[Outgoing], Awaitable[Delivery]]
 
 
 class Channels:
@@ -21,4 +21,4 @@ class Channels:
         sender = self._senders.get(channel)
         if sender is None:  # e.g. a console identity while the bot runs on Telegram
             return f"{FAILED}: no {channel} channel running"
-        return await sender(outgoing)
+        return (await sender(outgoing)).summary

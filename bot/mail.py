@@ -17,7 +17,7 @@ from pathlib import Path
 import aiosmtplib
 
 from domain.catalog import t
-from domain.messages import FAILED, SENT, Outgoing
+from domain.messages import FAILED, SENT, Delivery, Outgoing
 from domain.settings import Settings
 from templates.email import render_bodies
 
@@ -71,14 +71,21 @@ class EmailChannel:
             )  # fmt: skip
         return message
 
-    async def send(self, outgoing: Outgoing) -> str:
-        """A reply, reminder or summary to the address in ``chat_id``."""
+    async def transmit(self, outgoing: Outgoing, done: int = 0) -> Delivery:
+        """A reply, reminder or summary to the address in ``chat_id`` (the outbox's sender
+        and the reminders call this). `done` above 0: an earlier attempt sent it."""
+        if done:
+            return Delivery(SENT)
         subject = outgoing.subject or t(
             "email.default_subject", department=self.settings.department_name
         )
-        return await self.deliver(
+        return await self._hand_over(
             self.compose(outgoing.chat_id, subject, outgoing.text, outgoing.file_path)
         )
+
+    async def send(self, outgoing: Outgoing) -> str:
+        """Like `transmit`, as SENT or "failed: <reason>" (the chat's report by mail)."""
+        return (await self.transmit(outgoing)).summary
 
     async def send_code(self, address: str, code: str) -> str:
         """The code that proves a person reads this address."""
@@ -88,22 +95,23 @@ class EmailChannel:
             department=self.settings.department_name,
         )  # fmt: skip
         subject = t("email.code_subject", department=self.settings.department_name)
-        return await self.deliver(self.compose(address, subject, text))
+        return (await self._hand_over(self.compose(address, subject, text))).summary
 
-    async def deliver(self, message: EmailMessage) -> str:
-        """Hand the message to the SMTP server: SENT, or "failed: smtp <code> <reply>" when
-        it refuses, "failed: smtp-connect <error>" when it cannot be reached."""
+    async def _hand_over(self, message: EmailMessage) -> Delivery:
+        """Hand the message to the SMTP server: SENT, or FAILED with "smtp <code> <reply>"
+        when it refuses (tried again later for a temporary 4xx refusal), "smtp-connect
+        <error>" when it cannot be reached (tried again later)."""
         try:
             await aiosmtplib.send(message, **self._options())
         except aiosmtplib.SMTPRecipientsRefused as error:
             refused = error.recipients[0]
-            return f"{FAILED}: smtp {refused.code} {refused.message}"
+            return _refused(refused.code, refused.message)
         except aiosmtplib.SMTPResponseException as error:
-            return f"{FAILED}: smtp {error.code} {error.message}"
+            return _refused(error.code, error.message)
         except (aiosmtplib.SMTPException, OSError) as error:
             log.warning("SMTP server %s unreachable: %s", self.settings.smtp_host, error)
-            return f"{FAILED}: smtp-connect {error}"
-        return SENT
+            return Delivery(FAILED, error=f"smtp-connect {error}", retry=True)
+        return Delivery(SENT)
 
     async def check_login(self) -> None:
         """Connect and log in (when a user is set), then quit: `doingoai doctor`."""
@@ -115,3 +123,7 @@ class EmailChannel:
         async with client:
             if self.settings.smtp_user:
                 await client.login(self.settings.smtp_user, self.settings.smtp_password)
+
+
+def _refused(code: int, message: str) -> Delivery:
+    return Delivery(FAILED, error=f"smtp {code} {message}", retry=400 <= code < 500)

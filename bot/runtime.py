@@ -16,6 +16,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import App, demo_login_link
 from bot.channels import Channels
 from bot.mail import CHANNEL as EMAIL
+from bot.outbox import OutboxSender
 from bot.telegram import TelegramChannel
 from bot.web import build_web_app
 from bot.webui.core import InviteLinks, Workspace
@@ -56,8 +57,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     channels = enabled_channels(app)
-    routes = Channels()
-    workspace = Workspace(app, routes.deliver)
+    workspace = Workspace(app, None)  # "remind now" queues in the outbox
     runner = web.AppRunner(
         build_web_app(app, channels.get("telegram"), channels.get("zalo"), workspace),
         shutdown_timeout=10,
@@ -77,16 +77,18 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
         return 2
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
 
-    for name, channel in channels.items():
-        routes.register(name, channel.send)
-    if app.engine.mailer is not None:
-        routes.register(EMAIL, app.engine.mailer.send)
+    mail_sender = None
+    if app.engine.mailer is not None:  # e-mail has no updates, only its outbox's sender
+        mail_sender = OutboxSender(app.sessions, settings, EMAIL, app.engine.mailer.transmit)
+        app.engine.queue_replies(EMAIL, mail_sender.wake)
+        mail_sender.start()
     if "telegram" in channels:
         workspace.links = InviteLinks(telegram_username=channels["telegram"].username)
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     # Every minute, and once right away: slots missed while the process was down go out now.
+    reminders = Reminders(app.sessions, settings, None, queue_to=set(app.engine.queued_channels))
     scheduler.add_job(
-        Reminders(app.sessions, settings, routes.deliver).tick, "interval", minutes=1,
+        reminders.tick, "interval", seconds=settings.reminder_tick_seconds,
         next_run_time=datetime.now(settings.tz), max_instances=1, coalesce=True,
     )  # fmt: skip
     scheduler.add_job(
@@ -103,6 +105,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     await runner.shutdown()  # webhooks stop taking requests; in-flight ones complete
     for channel in channels.values():
         await channel.stop()  # polling stops; handlers still running are awaited
+    if mail_sender is not None:
+        await mail_sender.stop()
     await runner.cleanup()
     return 0
 

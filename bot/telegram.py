@@ -1,7 +1,10 @@
-"""Telegram channel: python-telegram-bot translating updates to Incoming and rendering
-Outgoing (choices as inline buttons, long texts split, files as documents).
+"""Telegram channel: python-telegram-bot's Bot translating updates to Incoming and
+rendering Outgoing (choices as inline buttons, long texts split, files as documents).
 
-Texts are sent without a parse mode, so whatever a user typed comes back exactly.
+Polling is our own getUpdates loop: a batch is acknowledged (the next call's offset) only
+once every update in it is committed, so a crash re-fetches what was not; the processed
+updates make the retry harmless. Replies go through the outbox (bot/outbox.py), which calls
+`send`. Texts are sent without a parse mode, so whatever a user typed comes back exactly.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -16,21 +20,15 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.app import App
+from bot.outbox import OutboxSender
 from bot.render import split_text
 from domain.catalog import t
-from domain.messages import BLOCKED, FAILED, SENT, Incoming, Outgoing
+from domain.messages import BLOCKED, FAILED, SENT, UNCERTAIN, Delivery, Incoming, Outgoing
 from handlers.engine import COMMANDS
 from storage import repo
 
@@ -40,6 +38,7 @@ CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
+POLL_TIMEOUT = 10
 # Edited messages are asked for only to say that an edit changes nothing.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 MENU_COMMANDS = (
@@ -59,6 +58,16 @@ def keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def certainly_failed(error: TelegramError) -> bool:
+    """True when Telegram cannot have taken the message: it answered with an error (5xx,
+    429), or the request never got through (connection refused, connect or pool timeout).
+    A read timeout after the request was written may hide an accepted message."""
+    cause = error.__cause__
+    if not isinstance(cause, httpx.HTTPError):  # an answer came: an error status, a page
+        return True
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
 class TelegramChannel:
     """One bot on Telegram, serving the engine of `app`."""
 
@@ -66,64 +75,96 @@ class TelegramChannel:
         settings = app.settings
         self.app = app
         self.webhook = webhook
-        builder = (
-            ApplicationBuilder()
-            .token(settings.telegram_bot_token)
-            .base_url(settings.telegram_api_base_url)
-            .base_file_url(settings.telegram_file_base_url)
-            .rate_limiter(
-                # One message every 1/rate seconds, no bursts: a burst of 30 followed by
-                # 30 a second is what gets 429 answers.
-                AIORateLimiter(
-                    overall_max_rate=1,
-                    overall_time_period=1 / settings.telegram_messages_per_second,
-                    max_retries=settings.send_retries,
-                )
-            )
-            .concurrent_updates(settings.telegram_concurrency)
+        self.bot = ExtBot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url,
+            base_file_url=settings.telegram_file_base_url,
+            request=HTTPXRequest(
+                connection_pool_size=settings.telegram_concurrency * 4,
+                read_timeout=settings.send_timeout,
+                write_timeout=settings.send_timeout,
+                connect_timeout=5,
+                pool_timeout=5,
+            ),
+            get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=5),
+            # One message every 1/rate seconds, no bursts: a burst of 30 followed by 30 a
+            # second is what gets 429 answers.
+            rate_limiter=AIORateLimiter(
+                overall_max_rate=1,
+                overall_time_period=1 / settings.telegram_messages_per_second,
+                max_retries=settings.send_retries,
+            ),
         )
-        if webhook:
-            builder = builder.updater(None)
-        self.application: Application = builder.build()
         # Per chat: a lock and how many updates hold or wait for it.
         self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
-        self.application.add_handler(CallbackQueryHandler(self._on_update))
-        self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
+        self.sender = OutboxSender(app.sessions, settings, CHANNEL, self.send)
+        self._poller: asyncio.Task | None = None
+        self._stopping = False
+        self._fetching = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Check the token (getMe), register commands, start polling or the webhook."""
-        await self.application.initialize()
-        await self.application.bot.set_my_commands(
+        await self.bot.initialize()
+        self.app.engine.queue_replies(CHANNEL, self.sender.wake)
+        self.sender.start()  # with what an earlier run left unsent
+        await self.bot.set_my_commands(
             [BotCommand(name, t(f"commands.{name}")) for name in MENU_COMMANDS if name in COMMANDS]
         )
-        await self.application.start()
         settings = self.app.settings
         if self.webhook:
-            await self.application.bot.set_webhook(
+            await self.bot.set_webhook(
                 url=f"{settings.public_base_url.rstrip('/')}/telegram/webhook",
                 secret_token=settings.telegram_webhook_secret or None,
                 allowed_updates=ALLOWED_UPDATES,
             )
         else:
-            await self.application.updater.start_polling(
-                poll_interval=0, timeout=10, allowed_updates=ALLOWED_UPDATES
-            )
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
-        """Stop taking updates, let those in flight finish, then shut down."""
-        if self.application.updater and self.application.updater.running:
-            await self.application.updater.stop()
-        if self.application.running:
-            await self.application.stop()
-        await self.application.shutdown()
+        """Stop taking updates, let the batch in flight finish, then shut down."""
+        self._stopping = True
+        if self._poller is not None:
+            if self._fetching:
+                self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        await self.sender.stop()
+        await self.bot.shutdown()
+
+    async def _poll(self) -> None:
+        """Fetch, process, and only then acknowledge: the offset moves past a batch once
+        all of it is committed. Without an offset Telegram starts at the oldest update not
+        acknowledged, so a restart needs no stored offset."""
+        offset = None
+        while not self._stopping:
+            self._fetching = True
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+            except TelegramError as error:
+                log.warning("Telegram getUpdates failed: %s", error)
+                await asyncio.sleep(1)
+                continue
+            finally:
+                self._fetching = False
+            outcomes = await asyncio.gather(
+                *(self._on_update(update) for update in updates), return_exceptions=True
+            )
+            if failed := [o for o in outcomes if isinstance(o, BaseException)]:
+                log.error("updates not committed, fetched again: %r", failed[0])
+                await asyncio.sleep(1)
+                continue
+            if updates:
+                offset = updates[-1].update_id + 1
 
     def parse_update(self, data: dict) -> Update:
         """A webhook body as an update; ValueError when it is not one (a malformed body
         with the right secret is refused, not a crash)."""
         try:
-            update = Update.de_json(data, self.application.bot)
+            update = Update.de_json(data, self.bot)
         except (ArithmeticError, AttributeError, KeyError, TypeError, ValueError) as error:
             raise ValueError("not an update") from error
         if update is None or not isinstance(update.update_id, int):
@@ -132,15 +173,15 @@ class TelegramChannel:
 
     async def process_update(self, update: Update) -> None:
         """Webhook: process one update and return when its effects are committed."""
-        await self.application.process_update(update)
+        await self._on_update(update)
 
     @property
     def username(self) -> str:
-        return self.application.bot.username
+        return self.bot.username
 
     # --- incoming -----------------------------------------------------------------------
 
-    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _on_update(self, update: Update) -> None:
         """Updates of different chats run concurrently; those of one chat in order."""
         chat = update.effective_chat
         if chat is None or update.effective_user is None:
@@ -159,27 +200,31 @@ class TelegramChannel:
 
     async def _handle(self, update: Update) -> None:
         user, chat = update.effective_user, update.effective_chat
+        await self.sender.settled(str(chat.id))
         query = update.callback_query
         if query is not None:
             await self._acknowledge(query)
-        if update.edited_message is not None:  # an earlier answer is not changed by an edit
-            await self.send(Outgoing(text=t("telegram.edit_not_applied"), chat_id=str(chat.id)))
-            return
         message = update.message
-        if query is None and (message is None or message.text is None):
-            await self.send(Outgoing(text=t("errors.text_only"), chat_id=str(chat.id)))
-            return
+        replied = message.reply_to_message if message is not None else None
         incoming = Incoming(
             channel=CHANNEL,
             user_id=str(user.id),
             chat_id=str(chat.id),
-            text=message.text if message else "",
+            text=(message.text or "") if message else "",
             choice=query.data if query else None,
             update_id=str(update.update_id),
             display_name=user.full_name,
+            message_id=str(message.message_id) if message else None,
+            reply_to=str((query.message if query else replied).message_id)
+            if (query and query.message) or replied
+            else None,
         )
-        for reply in await self.app.engine.handle(incoming):
-            await self.send(reply)
+        if update.edited_message is not None:  # an earlier answer is not changed by an edit
+            await self.app.engine.notice(incoming, "telegram.edit_not_applied")
+        elif query is None and (message is None or message.text is None):
+            await self.app.engine.notice(incoming, "errors.text_only")
+        else:
+            await self.app.engine.handle(incoming)
 
     async def _acknowledge(self, query: CallbackQuery) -> None:
         """Answer the button press and edit its prompt to show what was chosen."""
@@ -203,52 +248,48 @@ class TelegramChannel:
 
     # --- outgoing -----------------------------------------------------------------------
 
-    async def send(self, outgoing: Outgoing) -> str:
-        """Deliver one reply: SENT, BLOCKED (the user blocked the bot) or FAILED."""
+    async def send(self, outgoing: Outgoing, done: int = 0) -> Delivery:
+        """Deliver one message, skipping its first `done` pieces (sent by an earlier
+        attempt). SENT, BLOCKED, FAILED (retry=True: certainly not delivered) or
+        UNCERTAIN, with the ids of the pieces delivered."""
         chat_id = outgoing.chat_id
         caption = outgoing.text if outgoing.file_path and len(outgoing.text) <= MAX_CAPTION else ""
         pieces = [] if caption else split_text(outgoing.text, MAX_TEXT)
+        ids: list[str] = []
         try:
             for index, piece in enumerate(pieces):
-                last = index == len(pieces) - 1
-                await self._with_retries(
-                    self.application.bot.send_message,
-                    chat_id=chat_id,
-                    text=piece,
-                    reply_markup=keyboard(outgoing) if last else None,
-                )
-            if outgoing.file_path is not None:
+                if index >= done:
+                    last = index == len(pieces) - 1
+                    sent = await self.bot.send_message(
+                        chat_id=chat_id,
+                        text=piece,
+                        reply_markup=keyboard(outgoing) if last else None,
+                    )
+                    ids.append(str(sent.message_id))
+            if outgoing.file_path is not None and done <= len(pieces):
                 with outgoing.file_path.open("rb") as handle:
-                    await self._with_retries(
-                        self.application.bot.send_document,
+                    sent = await self.bot.send_document(
                         chat_id=chat_id,
                         document=handle,
                         filename=outgoing.file_path.name,
                         caption=caption or None,
                     )
+                ids.append(str(sent.message_id))
         except Forbidden:
             await self._mark_blocked(chat_id)
-            return BLOCKED
+            return Delivery(BLOCKED, tuple(ids))
+        except BadRequest as error:  # sending it again would fail the same way
+            log.error("Telegram refused a message to %s: %s", chat_id, error)
+            return Delivery(FAILED, tuple(ids), str(error))
+        except (RetryAfter, NetworkError) as error:
+            if certainly_failed(error):
+                return Delivery(FAILED, tuple(ids), str(error), retry=True)
+            log.warning("Telegram may have taken a message to %s: %s", chat_id, error)
+            return Delivery(UNCERTAIN, tuple(ids), str(error))
         except TelegramError as error:
             log.error("could not send to %s: %s", chat_id, error)
-            return FAILED
-        return SENT
-
-    async def _with_retries(self, method, **kwargs):
-        """Timeouts and server errors are retried with backoff; 429 is the rate limiter's."""
-        attempts = self.app.settings.send_retries + 1
-        for attempt in range(attempts):
-            try:
-                return await method(**kwargs)
-            except BadRequest:
-                raise
-            except NetworkError:
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(0.5 * 2**attempt)
-                document = kwargs.get("document")
-                if document is not None:
-                    document.seek(0)
+            return Delivery(FAILED, tuple(ids), str(error), retry=True)
+        return Delivery(SENT, tuple(ids))
 
     async def _mark_blocked(self, chat_id: str) -> None:
         log.info("telegram chat %s blocked the bot", chat_id)

@@ -55,6 +55,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -139,6 +140,11 @@ class ZaloQuotaExceeded(ZaloError):
     """429 "Quota exceeded": not retried here; the caller pauses for minutes."""
 
 
+class ZaloUncertain(ZaloNetworkError):
+    """No answer after the request may have reached the API (a timeout, a dropped
+    connection): a message may have been sent, so it is not sent again blindly."""
+
+
 # --- the client ----------------------------------------------------------------------------
 
 
@@ -146,10 +152,12 @@ class ZaloClient:
     """Async client of ``{base_url}{token}/{method}``.
 
     ``async with ZaloClient(token) as zalo: ...`` or ``await start()`` / ``await close()``.
-    Transient failures (connection errors, timeouts, 403 "internal server error", 5xx) are
-    retried ``retries`` times with exponential backoff (``backoff`` * 2**attempt, at most
-    ``max_delay``). Other errors are raised at once: 401 as `ZaloUnauthorized`, 429 as
-    `ZaloQuotaExceeded`, the rest as `ZaloError`.
+    Transient failures that certainly left nothing done (no connection, 403 "internal
+    server error", 5xx) are retried ``retries`` times with exponential backoff
+    (``backoff`` * 2**attempt, at most ``max_delay``). Other errors are raised at once: 401
+    as `ZaloUnauthorized`, 429 as `ZaloQuotaExceeded` (the caller pauses for minutes), a
+    timeout or dropped connection after the request went out as `ZaloUncertain`, the rest
+    as `ZaloError`.
     """
 
     def __init__(
@@ -161,7 +169,9 @@ class ZaloClient:
         backoff: float = 0.5,
         max_delay: float = 30.0,
         request_timeout: float = 15.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`sleep` waits between retries (a test records the delays instead)."""
         if not token:
             raise ValueError("a Zalo bot token is required")
         self._token = token
@@ -170,6 +180,7 @@ class ZaloClient:
         self.backoff = backoff
         self.max_delay = max_delay
         self.request_timeout = request_timeout
+        self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -280,7 +291,7 @@ class ZaloClient:
             except ZaloUnauthorized:
                 raise
             except ZaloError as error:
-                if not _is_transient(error) or attempt == attempts - 1:
+                if not _is_transient(error, method) or attempt == attempts - 1:
                     raise
                 delay = min(self.backoff * 2**attempt, self.max_delay)
                 log.warning(
@@ -291,7 +302,7 @@ class ZaloClient:
                     self.retries,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call_once(
@@ -307,9 +318,12 @@ class ZaloClient:
                 raw = await response.text(errors="replace")
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = self._redact(str(exc)) or "no detail"
-            raise ZaloNetworkError(
-                0, f"{type(exc).__name__}: {detail}"[:300], method=method
-            ) from None
+            # Only a connection never made certainly failed.
+            never_sent = isinstance(
+                exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+            )
+            kind = ZaloNetworkError if never_sent else ZaloUncertain
+            raise kind(0, f"{type(exc).__name__}: {detail}"[:300], method=method) from None
         try:
             body = json.loads(raw)
         except ValueError:
@@ -335,9 +349,11 @@ class ZaloClient:
         return text.replace(self._token, "<TOKEN>") if self._token else text
 
 
-def _is_transient(error: ZaloError) -> bool:
+def _is_transient(error: ZaloError, method: str) -> bool:
+    """Worth another try: the API cannot have acted on the request, or acting twice is
+    harmless (reads, setting the webhook); a send that may have gone out is not."""
     if isinstance(error, ZaloNetworkError):
-        return True
+        return not isinstance(error, ZaloUncertain) or not method.startswith("send")
     return error.error_code == INTERNAL_ERROR or 500 <= error.error_code <= 599
 
 

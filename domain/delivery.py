@@ -12,7 +12,7 @@ _CODE = re.compile(r"^(zalo|smtp) (\d{3})\b ?(.*)$", re.DOTALL)
 
 def reason(outcome: str, error: str = "") -> str:
     """Why a reminder did not arrive on one channel (or "đã gửi")."""
-    if outcome in ("sent", "deferred", "unreachable", "pending"):
+    if outcome in ("sent", "deferred", "unreachable", "pending", "uncertain"):
         return t(f"delivery.{outcome}")
     error = " ".join(error.split())
     match = _CODE.match(error)

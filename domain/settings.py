@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # Outgoing messages per second, spread evenly (Telegram allows about 30 overall).
     telegram_messages_per_second: Annotated[float, Field(gt=0)] = 29.0
     send_retries: NotNegative = 3
+    # Seconds a send may take before it counts as uncertain (never sent again blindly: the
+    # messenger may have taken it). Longer than a slow API's answers.
+    send_timeout: Annotated[float, Field(gt=0)] = 30.0
+    # Outbox: messages sent at once, and tries of a message that certainly failed (waiting
+    # the first wait, then twice as long each time, up to 60 seconds) before it is given up.
+    outbox_concurrency: Positive = 16
+    outbox_max_attempts: Positive = 10
+    outbox_first_wait_seconds: Annotated[float, Field(gt=0)] = 2.0
 
     # Zalo Bot Platform: no token means no Zalo. Mode "polling" (the platform's development
     # mode), "webhook", or "auto": the webhook when public_base_url is set.
@@ -128,8 +136,10 @@ class Settings(BaseSettings):
     reminder_overdue_days: NotNegative = 1
     quiet_hours: tuple[str, str] = ("21:00", "07:00")
     reminder_max_attempts: Positive = 4
-    # Reminders sent at once in a wave (Zalo's quota is not documented: keep this low).
-    reminder_concurrency: Positive = 4
+    # Reminders sent at once in a wave (the rate limiter paces the messenger).
+    reminder_concurrency: Positive = 16
+    # Seconds between the scheduler's looks at the reminder plan (and at a wave's summary).
+    reminder_tick_seconds: Positive = 60
     # Each morning at this time coordinators are told who no reminder reached that day.
     unreached_check_time: str = "10:00"
 

@@ -25,11 +25,11 @@ from domain.entry import starts_with_template
 from domain.messages import Incoming, Outgoing
 from domain.parsing import fold, nfc
 from domain.settings import Settings
-from handlers import channels, menu, quick, records, reports, rounds, signin, units
+from handlers import binding, channels, menu, quick, records, reports, rounds, signin, units
 from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.invite_gate import InviteGate
 from handlers.turn import Mailer, Turn, whole_number
-from storage import identities, repo
+from storage import identities, outbox, repo
 from storage.db import is_busy
 from storage.models import Invite, Unit
 
@@ -262,8 +262,20 @@ class Engine:
         # for each other on the lock of their identity row (repo.person_and_state).
         self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
         self.mailer: Mailer | None = None  # set when SMTP is configured
+        # Channels whose replies go through the outbox (the messengers), each with what to
+        # call when rows were queued (its sender's wake-up).
+        self.queued_channels: dict[str, Callable[[], None]] = {}
+
+    def queue_replies(self, channel: str, wake: Callable[[], None]) -> None:
+        """From now on the replies on `channel` go to the outbox; `wake` is called after."""
+        self.queued_channels[channel] = wake
+
+    def _queued(self, channel: str) -> None:
+        self.queued_channels.get(channel, lambda: None)()
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """The replies to `incoming`; for a queued channel they are in the outbox, written
+        in the transaction of the message's effects, and nothing is returned."""
         metrics.UPDATES_RECEIVED.labels(incoming.channel).inc()
         started = time.perf_counter()
         replies, outcome = await self._handle_counted(incoming)
@@ -275,8 +287,8 @@ class Engine:
         """The replies, and the outcome counted for monitoring (ok, flood, error)."""
         verdict = self._flood.admit((incoming.channel, incoming.user_id))
         if verdict != ADMIT:  # a flood: said once, then ignored until it slows down
-            warning = Outgoing(text=t("errors.flood"), chat_id=incoming.chat_id)
-            return [warning][: verdict == WARN], "flood"
+            warning = [Outgoing(text=t("errors.flood"))][: verdict == WARN]
+            return await self._queue_apart(incoming, warning), "flood"
         incoming = Incoming(**{**incoming.__dict__, "text": nfc(incoming.text or "").strip()})
         jobs, outcome = [], "ok"
         try:
@@ -285,16 +297,44 @@ class Engine:
             log.exception("failed to handle %s", incoming)
             if isinstance(error, SQLAlchemyError):
                 metrics.DATABASE_ERRORS.inc()
-            replies, outcome = [Outgoing(text=t("errors.internal"))], "error"
+            internal = [Outgoing(text=t("errors.internal"))]
+            replies, outcome = await self._queue_apart(incoming, internal), "error"
         for job in jobs:
             try:
-                replies += await job()
+                more = await job()
             except Exception:
                 log.exception("follow-up work failed for %s", incoming)
-                replies.append(Outgoing(text=t("errors.internal_job")))
+                more = [Outgoing(text=t("errors.internal_job"))]
+            replies += await self._queue_apart(incoming, more)
+        return replies, outcome
+
+    async def notice(self, incoming: Incoming, key: str) -> None:
+        """Answer an update the engine does not read (a photo, an edit) with a catalogue
+        message: queued with the update's claim, so a redelivery answers it once."""
+        async with self._lock, self._sessions() as db, db.begin():
+            if incoming.update_id is None or await repo.claim_update(
+                db, incoming.channel, incoming.update_id
+            ):
+                await self._queue(db, incoming, [Outgoing(text=t(key))])
+        self._queued(incoming.channel)
+
+    async def _queue_apart(self, incoming: Incoming, replies: list[Outgoing]) -> list[Outgoing]:
+        """Replies made outside the message's transaction (an error, a report built after
+        it): queued on their own for a queued channel, returned otherwise."""
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-        return replies, outcome
+        if incoming.channel not in self.queued_channels or not replies:
+            return replies
+        async with self._sessions() as db, db.begin():
+            await self._queue(db, incoming, replies)
+        self._queued(incoming.channel)
+        return []
+
+    async def _queue(self, db, incoming: Incoming, replies: list[Outgoing], question="") -> int:
+        """Write replies to the outbox; the last one carries `question`. Its row id."""
+        for reply in replies:
+            reply.chat_id = reply.chat_id or incoming.chat_id
+        return await outbox.enqueue(db, incoming.channel, replies, question=question)
 
     async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The turn, committed. When SQLite is locked by another connection (the web, the
@@ -336,9 +376,34 @@ class Engine:
                 turn.say("errors.member_inactive")
             else:
                 await self._registered(turn)
+            replies = turn.replies
+            if incoming.channel in self.queued_channels:
+                await self._queue_bound(turn, saved.state.get(binding.SHOWN))
+                replies = []
             if turn.person is not None:
                 await repo.save_state(db, saved, turn.state)
-            return turn.replies, turn.after_commit
+        if incoming.channel in self.queued_channels:
+            self._queued(incoming.channel)
+        for reply in replies:
+            reply.chat_id = reply.chat_id or incoming.chat_id
+        return replies, turn.after_commit
+
+    async def _queue_bound(self, turn: Turn, before: dict | None) -> None:
+        """Queue the turn's replies, remembering which question the person is shown now
+        (kept from `before` while the question stays the same, so re-asking it does not
+        make earlier answers to it look late)."""
+        question = records.question_tag(turn.state)
+        row_id = await self._queue(turn.db, turn.incoming, turn.replies, question)
+        if not question:
+            turn.state.pop(binding.SHOWN, None)
+        elif (
+            before
+            and before.get("question") == question
+            and await binding.still_showing(turn, before)
+        ):
+            turn.state[binding.SHOWN] = before
+        elif row_id:
+            turn.state[binding.SHOWN] = {"question": question, "row": row_id}
 
     async def _unregistered(self, turn: Turn) -> None:
         """Only registration is possible: "/start CODE", the bare code, or a sentence with
@@ -440,6 +505,8 @@ class Engine:
                 await handler(turn)
         elif turn.incoming.choice is None and starts_with_template(turn.text):
             await _filled_template(turn)
+        elif screen in binding.ANSWER_SCREENS and await binding.misbound(turn):
+            return
         else:
             key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()
             if key is None or not await _global_choice(turn, key):

@@ -146,6 +146,50 @@ def _current_field(draft: dict[str, Any]) -> Field:
     return form.field(key) if key else form.fields[draft["pos"]]
 
 
+def question_tag(state: dict[str, Any]) -> str:
+    """What the person is being asked ("ask:<kind>:<field>", "doubt:…"); "" on screens
+    that ask no field."""
+    draft = state.get("draft")
+    if state.get("screen") not in ("ask", "doubt") or not draft:
+        return ""
+    return f"{state['screen']}:{draft['kind']}:{_current_field(draft).key}"
+
+
+def tagged_field(state: dict[str, Any], tag: str) -> Field | None:
+    """The field of the current draft that question `tag` asked; None for another draft's
+    or a question that is no field."""
+    screen, _, rest = tag.partition(":")
+    kind, _, key = rest.partition(":")
+    draft = state.get("draft")
+    if screen not in ("ask", "doubt") or not draft or draft["kind"] != kind:
+        return None
+    return next((field for field in _form(draft).fields if field.key == key), None)
+
+
+async def answer_for(turn: Turn, field: Field) -> None:
+    """A typed answer to an earlier question (a reply to its message): stored in that
+    field, and said so; the current question stays where it is on the screen."""
+    draft = _draft(turn)
+    form = _form(draft)
+    values = form.values_from_json(draft["values"])
+    try:
+        answer = form.interpret(field.key, turn.text, values, turn.today)
+    except ParseError as error:
+        turn.say("binding.not_applied", label=field.label, error=describe(error))
+        return
+    if answer.doubt is not None:
+        turn.say("binding.not_applied", label=field.label, error=answer.doubt.question)
+        return
+    found = form.values_to_json(answer.values)
+    draft["values"].update(found)
+    shown = form.values_from_json(found)
+    turn.say(
+        "binding.applied",
+        label=field.label,
+        value=", ".join(form.field(key).display(value) for key, value in shown.items()),
+    )
+
+
 async def ask_current(turn: Turn, error: str = "") -> None:
     """Ask the draft's current question (after an optional error explanation), showing
     its current value, which an empty answer, "giữ nguyên" or the button keeps."""

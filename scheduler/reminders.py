@@ -2,14 +2,17 @@
 
 Each tick looks at every round's current slot (scheduler.plan) and reminds the focal
 points of units that have not confirmed. A log entry keyed (round, member, slot) is
-committed before each send and updated with its outcome, so a restart neither repeats a
-delivered reminder nor skips anyone; an entry left "sending" by a crash, or "failed", is
-retried with backoff, a bounded number of times.
+claimed, and the reminder queued in the outbox in the same transaction, one row per channel
+the member takes reminders on (the outbox's sender records each channel's outcome in the
+delivery log, storage.deliveries, and the entry's outcome in the log), so a restart neither
+repeats a reminder nor skips anyone; a "failed" entry is queued again with backoff, a
+bounded number of times. (Tests and the terminal demo may deliver directly instead: claim,
+send to each channel not reached yet, record.)
 
-Each reminder goes to every channel the member takes reminders on, once per channel: the
-outcome per channel is in the delivery log (storage.deliveries), and a retry skips the
-channels already reached. A messenger over its quota pauses for minutes; its reminders stay
-pending ("deferred") and go out after the pause, and coordinators are told.
+A messenger over its quota pauses for minutes; its reminders stay pending ("deferred") and
+go out after the pause, and coordinators are told. The coordinators' summary of a slot is
+sent once the slot has nothing left in the outbox, counting the whole slot from the log,
+whichever process sent which reminder, with how many each channel reached.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.catalog import t
 from domain.forms import count_lines
-from domain.messages import BLOCKED, DEFERRED, FAILED, SENT, UNREACHABLE, Choice, Outgoing
+from domain.messages import (
+    BLOCKED,
+    DEFERRED,
+    FAILED,
+    QUEUED,
+    SENT,
+    UNREACHABLE,
+    Choice,
+    Outgoing,
+)
 from domain.rounds import PURPOSE_IN_LABEL, round_label
 from scheduler.plan import (
     ANNOUNCE,
@@ -37,7 +49,7 @@ from scheduler.plan import (
     days_left,
     recurring_rounds,
 )
-from storage import deliveries
+from storage import deliveries, outbox
 from storage import rounds as store
 from storage.db import is_busy
 from storage.models import ReminderLog, Round
@@ -73,15 +85,20 @@ class Reminders:
         self,
         sessions: async_sessionmaker,
         settings,
-        deliver: Deliver,
+        deliver: Deliver | None,
         clock: Callable[[], datetime] | None = None,
+        queue_to: set[str] | frozenset[str] = frozenset(),
     ) -> None:
+        """`deliver` None: reminders go through the outbox (the running bot), to the
+        identities on the channels of `queue_to` (those running)."""
         self.sessions = sessions
         self.settings = settings
         self.deliver = deliver
         self.clock = clock or (lambda: datetime.now(settings.tz))
-        self._paused_until: dict[str, datetime] = {}  # channel -> end of its quota pause
-        self._quota_hit: set[str] = set()  # channels paused during the current wave
+        self.queue_to = frozenset(queue_to)
+        # Delivering directly: channel -> end of its quota pause (the outbox's sender keeps
+        # its own when queueing).
+        self._paused_until: dict[str, datetime] = {}
 
     # --- planning ---------------------------------------------------------------------
 
@@ -121,7 +138,9 @@ class Reminders:
             return entry.updated_at + self._pause <= _naive_utc(now)
         if entry is None or entry.attempts == 0:
             return True
-        if entry.status in (SENT, BLOCKED) or entry.attempts >= self.settings.reminder_max_attempts:
+        if entry.status in (SENT, BLOCKED, QUEUED):
+            return False
+        if entry.attempts >= self.settings.reminder_max_attempts:
             return False
         wait = timedelta(minutes=2**entry.attempts)
         return entry.updated_at + wait <= _naive_utc(now)
@@ -159,20 +178,22 @@ class Reminders:
         return delivered
 
     async def _wave(self, round_: Round, slot: Slot, now: datetime) -> int:
+        """Remind (or queue) those due; the summary once the slot is settled. Returns how
+        many reminders were delivered or queued."""
         pending, members, reachable = await self._targets(round_, slot, now)
-        self._quota_hit.clear()
         outcomes = await self._remind(round_, pending, members, slot.name, now)
-        reminded = outcomes.count(SENT)
-        if reminded:
+        async with self.sessions() as db:
+            entries = (await store.slot_entries(db, round_.id, slot.name)).values()
+        reminded = sum(entry.status == SENT for entry in entries)
+        if reminded and not any(entry.status in (QUEUED, "sending") for entry in entries):
             names = {
                 reached: [name for unit_id, name in pending.items()
                           if (unit_id in reachable) == reached]
                 for reached in (True, False)
             }  # fmt: skip
             await self._summarise(round_, slot, reminded, names[True], names[False], now)
-        if self._quota_hit:
-            await self._tell_quota(round_, slot, outcomes.count(DEFERRED), now)
-        return reminded
+        await self._tell_quota(round_, slot, now)
+        return outcomes.count(SENT) + outcomes.count(QUEUED)
 
     async def remind_now(
         self, round_: Round, slot: str, unit_ids: set[int] | None = None
@@ -261,17 +282,24 @@ class Reminders:
             coordinators = await store.recipients(db, "coordinator")
         message = Outgoing(text=text, subject=subject)
         for coordinator in coordinators:
-            await self._send_once(round_id, coordinator, slot, message, now)
+            await self._send_once(round_id, coordinator, slot, message, now, outbox.SUMMARY)
 
-    async def _tell_quota(self, round_: Round, slot: Slot, deferred: int, now: datetime) -> None:
-        """A messenger over its quota: coordinators hear how many wait, and until when."""
+    async def _tell_quota(self, round_: Round, slot: Slot, now: datetime) -> None:
+        """A messenger over its quota (a reminder of the slot deferred, in the delivery
+        log): coordinators hear once how many wait, and until when."""
+        async with self.sessions() as db:
+            deferred = await deliveries.deferred(db, round_.id, slot.name)
+        if deferred is None:
+            return
         label = round_label(round_.id, round_.message)
-        resume = max(self._paused_until[channel] for channel in self._quota_hit)
+        # Delivering directly, the pause is this object's; queued, it began at the deferral.
+        paused = [self._paused_until[c] for c in deferred.channels if c in self._paused_until]
+        resume = max(paused, default=deferred.since.replace(tzinfo=UTC) + self._pause)
         text = t(
             "reminder.quota_paused",
             label=label,
-            channels=sorted(self._quota_hit),
-            deferred=deferred,
+            channels=deferred.channels,
+            deferred=deferred.members,
             resume=resume.astimezone(now.tzinfo),
         )
         subject = t("email.quota_subject", label=label)
@@ -293,24 +321,30 @@ class Reminders:
         await self._to_coordinators(round_.id, UNREACHED_PREFIX + slot.name, text, subject, now)
 
     async def _send_once(
-        self, round_id: str, member, slot: str, message: Outgoing, now
+        self, round_id: str, member, slot: str, message: Outgoing, now, priority=outbox.REMINDER
     ) -> str | None:
-        """Claim the log entry, send, record the outcome; None when not due (sent before,
-        given up, or waiting for its backoff). Never raises."""
+        """Claim the log entry, then queue the message with it (QUEUED), or send it and
+        record the outcome; None when not due (sent or queued before, given up, or waiting
+        for its backoff). Never raises."""
         stamp = _naive_utc(now)
 
-        async def claim(db) -> int | None:
+        async def claim(db) -> tuple[int, str] | None:
             entry = await store.claim_reminder(db, round_id, member.member_id, slot)
             if not self._due(entry, now):
                 return None
             entry.status, entry.attempts = "sending", entry.attempts + 1
             entry.updated_at = stamp
-            return entry.id
+            if self.deliver is None:
+                entry.status = await self._queue(db, entry.id, member, message, priority)
+            return entry.id, entry.status
 
         # Not claimed (not due, or the database refused): nothing is sent this time.
-        entry_id = await self._write(f"the claim of member {member.member_id}", claim)
-        if entry_id is None:
+        claimed = await self._write(f"the claim of member {member.member_id}", claim)
+        if claimed is None:
             return None
+        entry_id, status = claimed
+        if status != "sending":  # queued in the outbox (or nowhere to queue it)
+            return status
         outcome, error = await self._deliver_all(entry_id, member, message, now)
         # Recorded even if the wave is being cancelled (shutdown): a delivered reminder whose
         # outcome is lost would be sent again after the restart.
@@ -341,7 +375,16 @@ class Reminders:
             await asyncio.sleep(0.05 * 2**attempt)
         return None
 
-    # --- per-channel delivery (issue 11) ------------------------------------------------
+    async def _queue(self, db, entry_id: int, member, message: Outgoing, priority: int) -> str:
+        """One outbox row per channel the member takes reminders on that is running:
+        QUEUED, or FAILED when there is none."""
+        reachable = [(c, chat) for c, chat in member.identities if c in self.queue_to]
+        for channel, chat_id in reachable:
+            message_to = replace(message, chat_id=chat_id)
+            await outbox.enqueue(db, channel, [message_to], priority, reminder_id=entry_id)
+        return QUEUED if reachable else FAILED
+
+    # --- per-channel delivery, directly (tests, the terminal demo) ------------------------
 
     async def _deliver_all(
         self, entry_id: int, member, message: Outgoing, now: datetime
@@ -377,7 +420,6 @@ class Reminders:
             return f"{FAILED}: {error}"
         if outcome == DEFERRED:
             self._paused_until[channel] = now + self._pause
-            self._quota_hit.add(channel)
         return outcome
 
     async def _note_delivery(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import delivery
-from domain.messages import SENT
+from domain.messages import DEFERRED, SENT
 from storage.clock import utcnow
 from storage.models import Delivery, Member, ReminderLog, Unit
 from storage.repo import upsert
@@ -64,6 +64,37 @@ async def reached_per_channel(db: AsyncSession, round_id: str, slot: str) -> dic
         .group_by(Delivery.channel)
     )
     return dict(rows.all())
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A slot's reminders waiting out a messenger's quota."""
+
+    channels: list[str]
+    members: int
+    since: datetime  # the latest deferral (naive UTC)
+
+
+async def deferred(db: AsyncSession, round_id: str, slot: str) -> Deferred | None:
+    """The slot's reminders deferred by a quota now; None when there are none."""
+    rows = (
+        await db.execute(
+            select(Delivery.channel, Delivery.member_id, Delivery.at)
+            .join(ReminderLog, ReminderLog.id == Delivery.reminder_log_id)
+            .where(
+                ReminderLog.round_id == round_id,
+                ReminderLog.slot == slot,
+                Delivery.outcome == DEFERRED,
+            )
+        )
+    ).all()
+    if not rows:
+        return None
+    return Deferred(
+        sorted({channel for channel, _, _ in rows}),
+        len({member for _, member, _ in rows}),
+        max(at for _, _, at in rows),
+    )
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,49 @@ class ReportHeader(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to send (a reply, a reminder, a summary), written in the transaction of
+    the change that caused it and marked once the messenger accepted it, so that a crash
+    neither loses it nor, outside the moment between acceptance and marking, doubles it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "id"),
+        Index("ix_outbox_chat", "channel", "chat_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # 0 replies first
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What the message asks ("ask:<kind>:<field>"), so an answer can be bound to it.
+    question: Mapped[str] = mapped_column(String(200), default="")
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_log.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Until when a process's sender holds it (several processes on PostgreSQL).
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The messenger's ids of the messages it became (a long text is several), in order.
+    message_ids: Mapped[str] = mapped_column(String(500), default="")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class InboxUpdate(Base):
+    """An update fetched from a messenger that cannot be asked again (Zalo's getUpdates
+    has no offset): stored as received, processed from here."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -9,8 +9,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.messages import SENT, UNCERTAIN
 from storage.clock import utcnow
-from storage.models import Confirmation, Identity, Member, Record, ReminderLog, Round, Unit
+from storage.models import (
+    Confirmation,
+    Identity,
+    Member,
+    OutboxMessage,
+    Record,
+    ReminderLog,
+    Round,
+    Unit,
+)
 from storage.repo import upsert
 
 
@@ -290,3 +300,21 @@ async def claim_reminder(db: AsyncSession, round_id: str, member_id: int, slot: 
         db.add(entry)
         await db.flush()
     return entry
+
+
+async def reminder_outcome(db: AsyncSession, entry_id: int, outcome: str, error: str) -> None:
+    """A queued reminder's send on one channel ended: its log entry says so (sent wins: one
+    of the member's channels got it; a failure waits for the member's other channels still
+    queued). An uncertain send counts as sent: it is not repeated."""
+    entry = await db.get(ReminderLog, entry_id)
+    if entry is None or entry.status == SENT:
+        return
+    entry.error, entry.updated_at = error[:500], utcnow()
+    if outcome in (SENT, UNCERTAIN):
+        entry.status = SENT
+    elif not await db.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.reminder_id == entry_id, OutboxMessage.status == "pending")
+        .limit(1)
+    ):
+        entry.status = outcome

@@ -116,3 +116,17 @@ async def confirm_all_units(app: App, round_id: str) -> None:
         await store.ensure_rounds(db, recurring_rounds(year, app.settings))
         for unit in await db.scalars(select(Unit).where(Unit.active)):
             await store.confirm(db, round_id, unit.id, None, nothing_to_report=False)
+
+
+async def outbox_drained(app: App, timeout: float = 10) -> None:
+    """Wait until every queued message has left (the channel's sender works on its own)."""
+    import asyncio
+
+    from storage import outbox
+
+    async with asyncio.timeout(timeout):
+        while True:
+            async with app.sessions() as db:
+                if not (await outbox.counts(db)).get(outbox.PENDING):
+                    return
+            await asyncio.sleep(0.02)

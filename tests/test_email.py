@@ -3,6 +3,7 @@ with a code, reminders per channel, refusals shown to coordinators, reports by m
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
@@ -11,15 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import open_app
 from bot.channels import Channels
+from bot.outbox import OutboxSender
 from bot.zalo import ZaloChannel
 from scheduler.reminders import Reminders
 from storage import identities
-from storage.models import Delivery, Identity, Unit
-from tests.conftest import ChatUser, make_settings, registered
+from storage.models import Delivery, Identity, OutboxMessage, Unit
+from tests.conftest import ChatUser, make_settings, outbox_drained, registered
 from tests.fakes.smtp import FakeSMTP
 from tests.fakes.zalo_api import FakeZaloAPI
 
@@ -138,7 +140,7 @@ async def zalo_mail(tmp_path, smtp, clock):
         await zalo.start()
         routes = Channels()
         routes.register("zalo", zalo.send)
-        routes.register("email", app.engine.mailer.send)
+        routes.register("email", app.engine.mailer.transmit)
         reminders = Reminders(app.sessions, settings, routes.deliver, lambda: clock["now"])
         yield app, fake, reminders
         await zalo.stop()
@@ -200,6 +202,7 @@ async def test_quota_exceeded_pauses_zalo_and_the_reminders_go_out_after(zalo_ma
         await _register_on_zalo(app, fake, user_id, unit)
     await _mail_only(app, smtp, "m2", "Sở Xây dựng", "m2@hatinh.gov.vn")
     await _mail_only(app, smtp, "boss2", None, "boss2@hatinh.gov.vn", role="coordinator")
+    await outbox_drained(app)  # the welcome messages have left
     calls_before = len(fake.calls_to("sendMessage"))
 
     clock["now"] = D7
@@ -241,3 +244,131 @@ async def test_a_report_requested_in_chat_arrives_by_mail_as_docx(mail_app, smtp
     assert attachment.get_filename().endswith(".docx")
     document = Document(io.BytesIO(attachment.get_content()))
     assert any("6 THÁNG ĐẦU NĂM 2023" in p.text.upper() for p in document.paragraphs)
+
+
+# --- the running bot's path: reminders queued in the outbox, one row per channel ----------
+
+
+@pytest.fixture
+async def queued(tmp_path, smtp, clock):
+    """Zalo and e-mail as `doingoai run` has them: each channel's outbox sender, reminders
+    queued for every channel running."""
+    async with FakeZaloAPI(token=TOKEN) as fake:
+        settings = make_settings(
+            tmp_path / "data", zalo_bot_token=TOKEN, zalo_api_base_url=fake.base_url,
+            zalo_mode="polling", zalo_quota_pause_minutes=30, **smtp.settings(),
+            outbox_concurrency=1,  # one send at a time: which one meets the quota is known
+        )  # fmt: skip
+        app = await open_app(settings, clock=lambda: clock["now"])
+        zalo = ZaloChannel(app)
+        await zalo.start()
+        mail = OutboxSender(app.sessions, settings, "email", app.engine.mailer.transmit)
+        app.engine.queue_replies("email", mail.wake)
+        mail.start()
+        channels = set(app.engine.queued_channels)
+        reminders = Reminders(app.sessions, settings, None, lambda: clock["now"], channels)
+        yield app, fake, reminders, zalo
+        await mail.stop()
+        await zalo.stop()
+        await app.close()
+
+
+async def until(check, timeout: float = 10) -> None:
+    """Wait for what the senders do on their own (`check` an async predicate)."""
+    async with asyncio.timeout(timeout):
+        while not await check():
+            await asyncio.sleep(0.02)
+
+
+async def outcomes(app) -> list[tuple[str, str, str, bool]]:
+    """The delivery log: (address, channel, outcome, has the messenger's message id)."""
+    async with app.sessions() as db:
+        rows = (await db.scalars(select(Delivery).order_by(Delivery.address))).all()
+    return [(r.address, r.channel, r.outcome, bool(r.message_id)) for r in rows]
+
+
+async def test_queued_reminders_go_to_each_channel_and_the_log_has_each_outcome(
+    queued, smtp, clock
+):
+    app, fake, reminders, _ = queued
+    await _register_on_zalo(app, fake, "z1", "Sở Y tế")
+    both = await registered(app, "both", unit="Sở Xây dựng")  # the test chat: not running
+    await link_by_code(both, smtp, "both@hatinh.gov.vn")
+    await _mail_only(app, smtp, "bad", "Sở Tài chính", "sai@hatinh.gov.vn")
+    smtp.refuse("sai@hatinh.gov.vn")
+    boss = await _mail_only(app, smtp, "boss", None, "boss@hatinh.gov.vn", role="coordinator")
+
+    clock["now"] = D7
+    assert await reminders.tick() == 3  # queued: z1 on Zalo, both and bad by e-mail
+    await outbox_drained(app)
+    clock["now"] = D7.replace(minute=1)
+    assert await reminders.tick() == 0  # nothing twice; the slot settled: the summary
+    await outbox_drained(app)
+
+    assert reminders_in(fake.sent("z1")) == 1
+    [mail] = [m for m in smtp.to("both@hatinh.gov.vn") if m["Subject"].startswith("[Nhắc báo")]
+    assert mail["Subject"] == "[Nhắc báo cáo] Đợt 6 tháng đầu năm 2023 — hạn 25/5/2023"
+    assert await outcomes(app) == [
+        ("boss@hatinh.gov.vn", "email", "sent", False),  # the summary
+        ("both@hatinh.gov.vn", "email", "sent", False),
+        ("sai@hatinh.gov.vn", "email", "failed", False),
+        ("z1", "zalo", "sent", True),
+    ]
+    [summary] = [m for m in smtp.to("boss@hatinh.gov.vn") if "Tổng hợp" in m["Subject"]]
+    body = summary.get_body(("plain",)).get_content()
+    assert "vừa nhắc 2 đầu mối (nhận được qua e-mail: 1, Zalo: 1)" in body
+    await boss.send("/tiendo")
+    await boss.press("6 tháng đầu năm 2023")
+    assert "• Người dùng bad (Sở Tài chính): e-mail — máy chủ thư từ chối địa chỉ (550" in boss.text
+
+
+async def test_a_quota_holds_every_queued_zalo_reminder_even_across_a_restart(queued, smtp, clock):
+    app, fake, reminders, zalo = queued
+    for user_id, unit in (("q1", "Sở Y tế"), ("q2", "Sở Tư pháp"), ("q3", "Sở Nội vụ")):
+        await _register_on_zalo(app, fake, user_id, unit)
+    await _mail_only(app, smtp, "m2", "Sở Xây dựng", "m2@hatinh.gov.vn")
+    await _mail_only(app, smtp, "boss2", None, "boss2@hatinh.gov.vn", role="coordinator")
+    await outbox_drained(app)
+    calls_before = len(fake.calls_to("sendMessage"))
+
+    clock["now"] = D7
+    fake.fail_next("sendMessage", status=429)
+    assert await reminders.tick() == 4
+
+    async def settled() -> bool:
+        return sorted(o[2] for o in await outcomes(app)) == ["deferred"] * 3 + ["sent"]
+
+    await until(settled)  # one Zalo send met the quota: the other two waited with it
+    assert len(fake.calls_to("sendMessage")) == calls_before + 1
+    assert len(smtp.to("m2@hatinh.gov.vn")) == 2  # the code, then the reminder
+
+    clock["now"] = D7.replace(minute=1)
+    await reminders.tick()  # coordinators hear of the pause; no summary while Zalo waits
+
+    async def told() -> bool:
+        return any("Tạm dừng" in m["Subject"] for m in smtp.to("boss2@hatinh.gov.vn"))
+
+    await until(told)
+    [notice] = [m for m in smtp.to("boss2@hatinh.gov.vn") if "Tạm dừng" in m["Subject"]]
+    text = notice.get_body(("plain",)).get_content()
+    assert "Zalo báo đã vượt hạn mức gửi tin. 3 đầu mối chưa nhận được nhắc" in text
+    assert not [m for m in smtp.to("boss2@hatinh.gov.vn") if "Tổng hợp" in m["Subject"]]
+
+    restarted = OutboxSender(app.sessions, app.settings, "zalo", zalo.send)
+    assert await restarted.send_due() == 0  # the pause is in the outbox, not in memory
+    async with app.sessions() as db, db.begin():  # the pause is over
+        await db.execute(update(OutboxMessage).values(not_before=None))
+    assert await restarted.send_due() == 3
+    assert [reminders_in(fake.sent(u)) for u in ("q1", "q2", "q3")] == [1, 1, 1]
+    assert sorted(o[2] for o in await outcomes(app)) == ["sent"] * 5  # and the notice
+    async with app.sessions() as db:
+        attempts = await db.scalars(select(OutboxMessage.attempts).where(
+            OutboxMessage.channel == "zalo", OutboxMessage.reminder_id.is_not(None)))  # fmt: skip
+        assert list(attempts) == [1, 1, 1]  # waiting out the quota is not a failed try
+
+    clock["now"] = D7.replace(minute=2)
+    await reminders.tick()
+    await outbox_drained(app)
+    [summary] = [m for m in smtp.to("boss2@hatinh.gov.vn") if "Tổng hợp" in m["Subject"]]
+    body = summary.get_body(("plain",)).get_content()
+    assert "vừa nhắc 4 đầu mối (nhận được qua e-mail: 1, Zalo: 3)" in body

@@ -18,7 +18,7 @@ from bot.render import split_text
 from bot.telegram import MAX_TEXT, TelegramChannel
 from bot.web import build_web_app
 from storage.models import Identity, Record
-from tests.conftest import TZ_NOW, invite_code, make_settings
+from tests.conftest import TZ_NOW, invite_code, make_settings, outbox_drained
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "123456:TEST-token"
@@ -233,7 +233,7 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
         return {
             "update_id": update_id,
             "message": {
-                "message_id": update_id,
+                "message_id": 1000 + update_id,  # after the bot's messages in this chat
                 "date": 1700000000,
                 "chat": {"id": 6001, "type": "private"},
                 "from": {"id": 6001, "is_bot": False, "first_name": "Minh"},
@@ -256,6 +256,7 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
             "/telegram/webhook", json=update(number, text), headers={header: SECRET}
         )
         assert response.status == 200
+        await outbox_drained(app)  # a person answers what they have seen
     save = {
         "update_id": 99,
         "callback_query": {
@@ -270,6 +271,7 @@ async def test_webhook_checks_the_secret_and_processes_each_update_once(tmp_path
         response = await client.post("/telegram/webhook", json=save, headers={header: SECRET})
         assert response.status == 200
     assert len(await records(app)) == 1
+    await outbox_drained(app)
     assert sum("Đã lưu hoạt động số 1" in (m["text"] or "") for m in fake.sent(6001)) == 1
 
     bad = await client.post("/telegram/webhook", data=b"{oops", headers={header: SECRET})

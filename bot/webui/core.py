@@ -57,7 +57,7 @@ class InviteLinks:
 @dataclass
 class Workspace:
     app: App
-    deliver: Deliver
+    deliver: Deliver | None  # None: reminders go through the outbox
     links: InviteLinks = field(default_factory=InviteLinks)
     clock: Callable[[], datetime] | None = None
     env: Environment = field(init=False)

@@ -14,6 +14,7 @@ from bot.webui.charts import progress_line
 from bot.webui.core import PREFIX, redirect, render, viewer_of, workspace
 from domain.catalog import t
 from domain.forms import load_forms
+from domain.messages import QUEUED, SENT
 from domain.rounds import round_label
 from handlers.rounds import audit_round, confirm_unit, withdraw_unit
 from scheduler.plan import days_left, is_open, recurring_rounds
@@ -165,15 +166,17 @@ async def remind(request: web.Request) -> web.StreamResponse:
         raise redirect(back, "round_closed")
     unit_ids = {int(unit)} if unit else None
     slot = MANUAL_SLOT.format(nonce=nonce)
-    reminders = Reminders(ws.app.sessions, ws.settings, ws.deliver, clock=ws.now)
+    reminders = Reminders(
+        ws.app.sessions, ws.settings, ws.deliver, ws.now, set(ws.app.engine.queued_channels)
+    )
     outcomes = await reminders.remind_now(round_, slot, unit_ids)
     async with ws.app.sessions() as db, db.begin():
         await audit_round(
             db, person.member_id, "remind", round_.id, int(unit) if unit else None,
-            {"slot": slot, "sent": outcomes.count("sent")}, "web",
+            {"slot": slot, "sent": sum(o in (SENT, QUEUED) for o in outcomes)}, "web",
         )  # fmt: skip
-    sent = outcomes.count("sent")
-    failed = sum(1 for o in outcomes if o is not None and o != "sent")
+    sent = sum(o in (SENT, QUEUED) for o in outcomes)  # queued: the outbox sends it now
+    failed = sum(1 for o in outcomes if o is not None and o not in (SENT, QUEUED))
     raise redirect(back, "reminded", sent=sent, failed=failed)
 
 

@@ -705,8 +705,13 @@ class FakeTelegramAPI:
         bot_username: str = BOT_USERNAME,
         strict_parse_mode: bool = True,
         webhook_timeout: float = 10.0,
+        webhook_retry_seconds: float | None = None,
     ) -> None:
+        """`webhook_retry_seconds`: as Telegram does, deliver a failed update again after
+        this long (None: only when the webhook is set again, or `redeliver_pending`)."""
         self.token = token
+        self.webhook_retry_seconds = webhook_retry_seconds
+        self._retry_scheduled = False
         self.rate_limit_per_second = rate_limit_per_second
         self.strict_parse_mode = strict_parse_mode
         self.webhook_timeout = webhook_timeout
@@ -752,6 +757,7 @@ class FakeTelegramAPI:
         self._webhook: dict[str, Any] | None = None
         self._webhook_last_error: tuple[int, str] | None = None
         self._fail_rules: list[_FailRule] = []
+        self._delays: list[list[Any]] = []  # [method, seconds, remaining]
         self._blocked: set[int | str] = set()
         self._send_window: deque[float] = deque()
         self._poll_seq = 0
@@ -924,6 +930,20 @@ class FakeTelegramAPI:
         self._fail_rules.append(
             _FailRule(method.lower(), chat_id, times, status, retry_after, description)
         )
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take effect at once (a message is sent) but
+        are answered ``seconds`` later: a slow API, a client timing out after acceptance."""
+        self._delays.append([method.lower(), seconds, times])
+
+    async def _slow_answer(self, method: str) -> None:
+        for rule in self._delays:
+            if rule[0] == method.lower():
+                rule[2] -= 1
+                if rule[2] <= 0:
+                    self._delays.remove(rule)
+                await asyncio.sleep(rule[1])
+                return
 
     def block_user(self, chat_id: int | str) -> None:
         """From now on every send/edit to ``chat_id`` answers 403 (bot blocked by the user)."""
@@ -1220,6 +1240,7 @@ class FakeTelegramAPI:
                 raise ApiError(404, "Not Found")
             self._check_faults(canonical, params)
             result = await entry[1](params)
+            await self._slow_answer(canonical)
         except ApiError as exc:
             self.errors.append((canonical, params, exc.status, exc.description))
             await self._notify()
@@ -1600,8 +1621,16 @@ class FakeTelegramAPI:
                 ]
             else:
                 self._webhook_last_error = (_now(), error)
+                if self.webhook_retry_seconds is not None and not self._retry_scheduled:
+                    self._retry_scheduled = True
+                    self._spawn(self._retry_later())
         await self._notify()
         return status
+
+    async def _retry_later(self) -> None:
+        await asyncio.sleep(self.webhook_retry_seconds or 0)
+        self._retry_scheduled = False
+        await self._flush_to_webhook()
 
     async def _flush_to_webhook(self) -> None:
         for update in list(self._pending):

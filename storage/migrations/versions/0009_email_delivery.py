@@ -2,14 +2,14 @@
 identity, the units' official e-mail addresses
 
 Revision ID: 0009_email_delivery
-Revises: 0006_web
+Revises: 0007_outbox_inbox
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_email_delivery"
-down_revision = "0006_web"
+down_revision = "0007_outbox_inbox"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,183 @@
+"""The outbox's sender: sends what the engine and the reminders queued, marks each message
+with its outcome, and tries a message again only when it certainly did not arrive.
+
+Answers to people go before reminder waves (by priority, a small batch at a time, so a
+wave of thousands never makes anyone wait long for their next question); each chat's
+messages go in order. The messenger's own limit (Telegram's 30 a second) is the
+channel's rate limiter. A message is sent twice only when the process dies between the
+messenger accepting it and its row being marked (docs/delivery.md).
+
+A messenger over its quota (Zalo's 429: DEFERRED) pauses the whole channel for
+DOINGOAI_ZALO_QUOTA_PAUSE_MINUTES: its pending rows wait (no attempt counted), their
+reminders noted "deferred" in the delivery log, and go out after the pause. A
+reminder's row also writes its channel's outcome in the delivery log (storage.deliveries),
+which /tiendo, `doingoai status --delivery`, the web and the coordinators' lists read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from domain import metrics
+from domain.messages import BLOCKED, DEFERRED, FAILED, UNREACHABLE, Delivery
+from storage import deliveries, rounds
+from storage import outbox as store
+from storage.clock import utcnow
+from storage.models import OutboxMessage, ReminderLog
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0  # how often an idle sender looks for rows queued by another process
+MAX_BACKOFF = 60
+
+
+Send = Callable[..., Awaitable[Delivery]]  # (outgoing, done=pieces already sent)
+
+
+class OutboxSender:
+    """Sends one channel's rows (each messenger has its own, with its own rate limit)."""
+
+    def __init__(self, sessions: async_sessionmaker, settings, channel: str, send: Send) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.channel = channel
+        self.send = send
+        self._wake = asyncio.Event()
+        self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
+        self._stopping = False
+        self._gate = asyncio.Semaphore(settings.outbox_concurrency)
+        self._paused_until: datetime | None = None  # the messenger's quota exceeded
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next idle check."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        """Stop sending: sends in flight finish and are marked (cut off, a delivered one
+        would be sent again after the restart); what is unsent stays for the next start."""
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self._task, self.settings.send_timeout)
+
+    async def run(self) -> None:
+        """Send until stopped (with what earlier runs left unsent)."""
+        async with self.sessions() as db, db.begin():
+            await store.release(db, self.channel)
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                if await self.send_due():
+                    continue
+            except Exception:  # the database away for a moment: try again shortly
+                log.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+
+    async def send_due(self) -> int:
+        """One pass: a batch of due messages sent; how many were taken."""
+        batch = max(1, int(self.settings.telegram_messages_per_second))
+        now = utcnow()
+        # Held long enough to send a batch even through a slow API; a process that dies
+        # holding rows leaves them to the others when the claim runs out.
+        until = now + timedelta(seconds=self.settings.send_timeout * 3)
+        rows: list[OutboxMessage] = []
+        if not self._paused(now):
+            async with self.sessions() as db, db.begin():
+                ids = await store.due(db, self.channel, now, batch)
+                rows = await store.claim(db, ids, now, until)
+        chats: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            chats[row.channel, row.chat_id].append(row)
+        await asyncio.gather(*(self._send_chat(chat) for chat in chats.values()))
+        async with self.sessions() as db:  # what waits, every channel's
+            metrics.SEND_QUEUE.set(await store.pending_count(db))
+        return len(rows)
+
+    async def settled(self, chat_id: str) -> None:
+        """Wait until no message to this chat is between sending and its mark: an answer
+        is then compared with what the person has really been shown."""
+        busy = self._busy.get(chat_id)
+        if busy is not None:
+            await busy.wait()
+
+    async def _send_chat(self, rows: list[OutboxMessage]) -> None:
+        chat_id = rows[0].chat_id
+        self._busy[chat_id] = busy = asyncio.Event()
+        try:
+            for row in rows:  # in order; one that must wait holds back the rest of its chat
+                async with self._gate:
+                    if self._paused(utcnow()):  # held in the outbox until the pause ends
+                        return
+                    delivery = await self._transmit(row)
+                    # Marked even if the sender is being cancelled: a delivered message whose
+                    # mark is lost would be sent again after the restart.
+                    waits = await asyncio.shield(self._mark(row, delivery))
+                if waits or self._stopping:
+                    return
+        finally:
+            del self._busy[chat_id]
+            busy.set()
+
+    async def _transmit(self, row: OutboxMessage) -> Delivery:
+        try:
+            return await self.send(store.from_payload(row), len(store.sent_pieces(row)))
+        except Exception as error:  # a bug in a channel never stops the sender
+            log.exception("sending outbox row %s failed", row.id)
+            return Delivery(FAILED, error=repr(error), retry=True)
+
+    def _paused(self, now: datetime) -> bool:
+        return self._paused_until is not None and now < self._paused_until
+
+    async def _mark(self, row: OutboxMessage, delivery: Delivery) -> bool:
+        """Store the outcome; True when the row waits for another try."""
+        deferred = delivery.outcome == DEFERRED
+        retry_at = None
+        if deferred:
+            pause = timedelta(minutes=self.settings.zalo_quota_pause_minutes)
+            retry_at = self._paused_until = utcnow() + pause
+        elif delivery.retry and row.attempts + 1 < self.settings.outbox_max_attempts:
+            wait = self.settings.outbox_first_wait_seconds * 2**row.attempts
+            retry_at = utcnow() + timedelta(seconds=min(wait, MAX_BACKOFF))
+        outcome = "retry" if retry_at and not deferred else delivery.outcome
+        async with self.sessions() as db, db.begin():
+            await store.mark(
+                db, row.id, delivery.outcome, delivery.message_ids, delivery.error, retry_at,
+                attempt=not deferred,
+            )  # fmt: skip
+            if deferred:
+                waiting = Delivery(DEFERRED, error=delivery.error)
+                for held in await store.hold_channel(db, self.channel, retry_at):
+                    await self._note(db, held, waiting)
+            elif row.reminder_id is not None:
+                await self._note(db, row, delivery)
+                if retry_at is None:
+                    await rounds.reminder_outcome(
+                        db, row.reminder_id, delivery.outcome, delivery.error
+                    )
+        kind = "reply" if row.priority == store.REPLY else "reminder"
+        metrics.MESSAGES_SENT.labels(row.channel, kind, outcome).inc()
+        if row.priority == store.REMINDER:
+            metrics.REMINDERS.labels(row.channel, outcome).inc()
+        return retry_at is not None
+
+    async def _note(self, db, row: OutboxMessage, delivery: Delivery) -> None:
+        """The delivery log's row for this channel of a reminder (a retry's failure is
+        overwritten by the next try's outcome)."""
+        entry = await db.get(ReminderLog, row.reminder_id)
+        outcome = UNREACHABLE if delivery.outcome == BLOCKED else delivery.outcome
+        ids = store.sent_pieces(row) or list(delivery.message_ids)
+        await deliveries.record(
+            db, entry.id, entry.member_id, row.channel, row.chat_id, outcome, delivery.error,
+            message_id=ids[0] if ids else "",
+        )  # fmt: skip

@@ -1,0 +1,73 @@
+"""Answers bound to their question.
+
+A typed answer applies to the question the person last saw. The engine remembers, in the
+conversation state, which question is shown and which outbox row first showed it; the
+outbox knows that row's message ids on the messenger. A message written before that
+question reached the person (its id is older, or the question is not delivered yet)
+answered an earlier one: it is not applied, and a note names the question waiting. A
+reply to a question's message applies to that question; an old question's button is
+refused.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from domain.messages import SENT
+from handlers import records
+from handlers.turn import Turn
+from storage import outbox
+
+SHOWN = "shown"
+ANSWER_SCREENS = frozenset({"ask", "doubt"})
+
+
+def _same_field(one: str, other: str) -> bool:
+    """ "ask:k:f" and "doubt:k:f" ask about the same field."""
+    return one.partition(":")[2] == other.partition(":")[2]
+
+
+async def still_showing(turn: Turn, shown: dict) -> bool:
+    """The message that showed a question is sent or will be: a re-ask keeps it as the
+    first showing. One whose fate is unknown (uncertain, failed) gives way to the re-ask."""
+    where = await outbox.shown(turn.db, shown["row"])
+    return where is not None and where.status in (outbox.PENDING, SENT)
+
+
+async def misbound(turn: Turn) -> bool:
+    """True when the message answered another question than the one shown now, and was
+    dealt with: applied to its own question, or refused with a note naming the current
+    one. The current question is not shown again: such a message crossed another one of
+    the person's, who may have answered it already, and a second copy of a question that
+    has moved on invites the very answer in the wrong field this prevents."""
+    shown, incoming = turn.state.get(SHOWN), turn.incoming
+    question = records.question_tag(turn.state)
+    if not shown or shown.get("question") != question:
+        return False
+    if incoming.reply_to:
+        target = await outbox.question_of(
+            turn.db, incoming.channel, incoming.chat_id, incoming.reply_to
+        )
+        if target is None or _same_field(target, question):
+            return False
+        field = records.tagged_field(turn.state, target)
+        if field is not None and incoming.choice is None:
+            await records.answer_for(turn, field)
+        else:
+            turn.say("binding.old_question", label=_label(turn, question))
+        return True
+    where = await outbox.shown(turn.db, shown["row"])
+    if where is None or not (incoming.message_id or "").isdigit():
+        return False
+    if where.status != outbox.PENDING:  # sent, or its fate unknown (then nothing to compare)
+        first = where.first_message_id
+        if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
+            return False
+    answer = textwrap.shorten(turn.text, 60, placeholder="…")
+    turn.say("binding.before_question", answer=answer, label=_label(turn, question))
+    return True
+
+
+def _label(turn: Turn, question: str) -> str:
+    field = records.tagged_field(turn.state, question)
+    return field.label if field is not None else ""

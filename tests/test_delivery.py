@@ -1,0 +1,126 @@
+"""Delivery through the outbox when the Bot API fails: server errors and an outage are
+retried until the message goes through, once; a send answered after the client's timeout
+may have arrived and is not sent again; an answer typed before its question arrived is not
+applied to the next one; a reply to an older question applies to that question."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.app import open_app
+from bot.telegram import TelegramChannel
+from storage.models import OutboxMessage, Record
+from tests.conftest import TZ_NOW, invite_code, outbox_drained
+from tests.test_telegram import TelegramUser, fake, telegram_settings  # noqa: F401
+
+
+def count(user: TelegramUser, text: str) -> int:
+    return sum(text in (m["text"] or "") for m in user.messages())
+
+
+async def test_a_failing_api_drops_no_reply_and_sends_none_twice(tmp_path, fake):  # noqa: F811
+    settings = telegram_settings(tmp_path, fake, send_timeout=1, outbox_first_wait_seconds=0.05)
+    app = await open_app(settings, clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5101)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    fake.fail_next("sendMessage", status=500, times=2)  # refused before acceptance: retried
+    await lan.say("/moi", "Chọn loại hoạt động")
+    fake.delay_next("sendMessage", seconds=2)  # taken, answered after the client gave up
+    await lan.tap("Công tác biên giới", "câu 1/3")
+    fake.fail_next("sendMessage", status=502, times=6)  # an outage
+    await lan.say("1/5/2023", "câu 2/3")
+    await lan.say("Tuần tra chung", "câu 3/3")
+    await lan.say("2", "Kiểm tra lại")
+    await lan.tap("Lưu", "Đã lưu hoạt động số 1")
+    await outbox_drained(app)
+    for text in ("Chọn loại hoạt động", "câu 1/3", "câu 2/3", "câu 3/3", "Đã lưu hoạt động"):
+        assert count(lan, text) == 1, text
+    async with app.sessions() as db:
+        statuses = [row.status for row in await db.scalars(select(OutboxMessage))]
+        record = await db.scalar(select(Record))
+    assert statuses.count("uncertain") == 1 and statuses.count("pending") == 0
+    assert record.values == {"ngay": "2023-05-01", "noi_dung": "Tuần tra chung", "so_hai_cot": 2}
+    await channel.stop()
+    await app.close()
+
+
+async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  # noqa: F811
+    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5102)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.say("/moi", "Chọn loại hoạt động")
+    await lan.tap("Công tác biên giới", "câu 1/3")
+    date_question = lan.messages()[-1]["message_id"]
+    await lan.say("1/5/2023", "câu 2/3")
+
+    # The same date again, as if typed before "câu 2/3" arrived (a restart, a slow network):
+    # not taken as the content, and said so, naming the question waiting for its answer.
+    await fake.send_text(5102, "1/5/2023")  # arrives now, but written earlier:
+    late = lan.messages()[-1]["message_id"] - 1  # ...an id before the question's
+    fake.updates[-1]["message"]["message_id"] = late
+    text = await lan._expect(len(lan.messages()), "chưa được ghi vào mục nào")
+    assert "“1/5/2023” được gửi trước khi câu hỏi “Nội dung” hiện ra" in text
+
+    # A reply to the date question changes the date; the current question stays.
+    before = len(lan.messages())
+    await fake.send_text(5102, "3/5/2023", reply_to_message_id=date_question)
+    text = await lan._expect(before, "Đã ghi “03/05/2023” vào mục “Ngày”")
+    await lan.say("Tuần tra chung", "câu 3/3")
+    await lan.say("2", "Kiểm tra lại")
+    await lan.tap("Lưu", "Đã lưu hoạt động số 1")
+    async with app.sessions() as db:
+        record = await db.scalar(select(Record))
+    assert record.values == {"ngay": "2023-05-03", "noi_dung": "Tuần tra chung", "so_hai_cot": 2}
+    await channel.stop()
+    await app.close()
+
+
+async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_start(tmp_path):
+    """Zalo's getUpdates never returns an update twice: one fetched by a process that died
+    before processing it waits in the inbox, and the next start processes it."""
+    from bot.zalo import ZaloChannel
+    from storage import outbox
+    from tests.fakes.zalo_api import FakeZaloAPI
+    from tests.test_zalo import TOKEN, zalo_settings
+
+    async with FakeZaloAPI(token=TOKEN) as zalo:
+        app = await open_app(zalo_settings(tmp_path, zalo), clock=lambda: TZ_NOW)
+        event = {
+            "event_name": "message.text.received",
+            "message": {
+                "from": {"id": "z9", "display_name": "Hoa", "is_bot": False},
+                "chat": {"id": "z9", "chat_type": "PRIVATE"},
+                "text": f"/start {await invite_code(app)}",
+                "message_id": "fetched-then-killed",
+                "date": 1700000000000,
+            },
+        }
+        async with app.sessions() as db, db.begin():  # what the killed process had stored
+            await outbox.receive(db, "zalo", "fetched-then-killed", event)
+        channel = ZaloChannel(app)
+        await channel.start()
+        await zalo.wait_until(lambda: any("Chào mừng Hoa" in m for m in zalo.sent("z9")))
+        await outbox_drained(app)
+        await channel.stop()
+        async with app.sessions() as db:
+            assert not await outbox.unprocessed(db, "zalo")
+        assert sum("Chào mừng Hoa" in m for m in zalo.sent("z9")) == 1
+        await app.close()
+
+
+def test_each_outcome_reads_as_a_reason_for_coordinators():
+    from domain.delivery import reason
+
+    assert reason("uncertain", "sendMessage: timed out") == (
+        "có thể đã gửi (mạng gián đoạn, không nhận được xác nhận — nên kiểm tra lại)"
+    )
+    assert (
+        reason("deferred", "zalo 429 Quota exceeded") == "đang chờ gửi lại (vượt hạn mức gửi tin)"
+    )
+    assert reason("failed", "zalo 403 Internal server error") == (
+        "máy chủ Zalo báo lỗi nội bộ (đã thử lại nhiều lần)"
+    )
