@@ -118,6 +118,8 @@ async def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 outcome = await run(Path(folder), mode, args.users, args.records, args.kills)
                 print(outcome.line(mode), flush=True)
+                for values in outcome.shifted_values:
+                    print(f"  shifted: {values}")
         with tempfile.TemporaryDirectory() as folder:
             print((await wave(Path(folder), members=300, kills=3)).line(), flush=True)
     print(f"engine conversations: {args.bench_users} focal points, closed loop, SQLite file")

@@ -144,6 +144,7 @@ class Outcome:
     messages_doubled: int
     kills: int
     seconds: float
+    shifted_values: list[dict] = field(default_factory=list)  # the records concerned
 
     def line(self, mode: str) -> str:
         return (
@@ -290,9 +291,7 @@ async def _outcome(settings, fake, people: list[Person], kills: int, seconds: fl
     delivered = {str(u["update_id"]) for u in fake.updates}
     confirmed = {record_id for p in people for record_id in p.saved}
     by_content = Counter(r.values.get("noi_dung") for r in rows)
-    shifted = sum(not _as_entered(row.values) for row in rows)
-    if os.environ.get("KILL_LOOP_DEBUG"):
-        print([(r.id, r.values) for r in rows if not _as_entered(r.values)])
+    shifted = [row.values for row in rows if not _as_entered(row.values)]
     doubled = 0
     for person in people:
         texts = Counter((m["text"], str(m["reply_markup"])) for m in fake.sent(person.user_id))
@@ -306,7 +305,8 @@ async def _outcome(settings, fake, people: list[Person], kills: int, seconds: fl
         records=len(rows),
         unconfirmed=sum(r.id not in confirmed for r in rows),
         duplicates=sum(n - 1 for n in by_content.values()),
-        shifted=shifted,
+        shifted=len(shifted),
+        shifted_values=shifted,
         messages_doubled=sum(p.doubled for p in people),
         kills=kills,
         seconds=seconds,
