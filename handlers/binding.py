@@ -15,10 +15,13 @@ import textwrap
 
 from domain.messages import SENT
 from handlers import records
-from handlers.turn import Turn
+from handlers.turn import LAST_ANSWER, REPEAT_ASKED, Turn
 from storage import outbox
 
 SHOWN = "shown"
+# A question that waited longer than this in the outbox reached the person late: they may
+# have sent their previous answer again meanwhile, not seeing it had been taken.
+LATE_SECONDS = 5.0
 ANSWER_SCREENS = frozenset({"ask", "doubt"})
 
 
@@ -58,14 +61,34 @@ async def misbound(turn: Turn) -> bool:
         return True
     where = await outbox.shown(turn.db, shown["row"])
     if where is None or not (incoming.message_id or "").isdigit():
-        return False
+        return _repeated(turn, question, where)
     if where.status != outbox.PENDING:  # sent, or its fate unknown (then nothing to compare)
         first = where.first_message_id
         if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
-            return False
+            return _repeated(turn, question, where)
     answer = textwrap.shorten(turn.text, 60, placeholder="…")
     turn.say("binding.before_question", answer=answer, label=_label(turn, question))
     return True
+
+
+def _repeated(turn: Turn, question: str, where: outbox.Shown | None) -> bool:
+    """True (and the person asked) when a typed message repeats the previous answer word
+    for word just after the question reached them late: most likely the same answer sent
+    again while the bot was away, not an answer to this question. Sent once more, it is
+    taken. A question that arrived at once never asks: a one-day event's end date may well
+    repeat its start date."""
+    text, state = turn.text, turn.state
+    if turn.incoming.choice is not None:
+        return False
+    late = where is not None and where.waited_seconds > LATE_SECONDS
+    if late and text == state.get(LAST_ANSWER) and state.get(REPEAT_ASKED) != question:
+        state[REPEAT_ASKED] = question
+        answer = textwrap.shorten(text, 60, placeholder="…")
+        turn.say("binding.repeated", answer=answer, label=_label(turn, question))
+        return True
+    state[LAST_ANSWER] = text
+    state.pop(REPEAT_ASKED, None)
+    return False
 
 
 def _label(turn: Turn, question: str) -> str:

@@ -34,7 +34,10 @@ SKIP_WORDS = frozenset({"bo qua", "boqua", "skip", "-"})
 
 # State keys that survive a change of screen: the coordinator's chosen unit, the draft and
 # the filled templates waiting after it.
-PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft", "queue")
+# The text last applied as an answer, and the question a repeat of it was queried for
+# (handlers.binding): kept across screens, as a repeat comes after the screen moved on.
+LAST_ANSWER, REPEAT_ASKED = "last_answer", "repeat_asked"
+PERSISTENT_KEYS = ("acting_unit", "acting_unit_name", "draft", "queue", LAST_ANSWER, REPEAT_ASKED)
 
 
 @dataclass

@@ -86,11 +86,12 @@ _INSERT = OutboxMessage.__table__.insert()
 
 @dataclass(frozen=True)
 class Shown:
-    """Where a question's message stands: its status, and its first message's id on the
-    messenger once sent."""
+    """Where a question's message stands: its status, its first message's id on the
+    messenger once sent, and how long it waited in the outbox (a restart, an outage)."""
 
     status: str
     first_message_id: str | None
+    waited_seconds: float = 0.0
 
 
 async def shown(db: AsyncSession, row_id: int) -> Shown | None:
@@ -98,7 +99,8 @@ async def shown(db: AsyncSession, row_id: int) -> Shown | None:
     if row is None:
         return None
     ids = sent_pieces(row)
-    return Shown(row.status, ids[0] if row.status == SENT and ids else None)
+    waited = (row.sent_at - row.created_at).total_seconds() if row.sent_at else 0.0
+    return Shown(row.status, ids[0] if row.status == SENT and ids else None, waited)
 
 
 async def question_of(db: AsyncSession, channel: str, chat_id: str, message_id: str) -> str | None:

@@ -124,3 +124,34 @@ def test_each_outcome_reads_as_a_reason_for_coordinators():
     assert reason("failed", "zalo 403 Internal server error") == (
         "máy chủ Zalo báo lỗi nội bộ (đã thử lại nhiều lần)"
     )
+
+
+async def test_an_answer_sent_again_while_its_next_question_was_held_back_is_queried(
+    tmp_path,
+    fake,  # noqa: F811
+):
+    from datetime import timedelta
+
+    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5103)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.say("/moi", "Chọn loại hoạt động")
+    await lan.tap("Công tác biên giới", "câu 1/3")
+    await lan.say("1/5/2023", "câu 2/3")
+    async with app.sessions() as db, db.begin():  # "câu 2/3" waited a minute to go out
+        for row in await db.scalars(select(OutboxMessage)):
+            row.created_at -= timedelta(minutes=1)
+
+    # The person, seeing nothing for a while, had sent the date again: not the content.
+    text = await lan.say("1/5/2023", "xin gửi lại lần nữa")
+    assert "Bạn vừa gửi lại “1/5/2023”" in text and "mục “Nội dung”" in text
+    await lan.say("1/5/2023", "câu 3/3")  # sent once more: it is the content after all
+    await lan.say("2", "Kiểm tra lại")
+    await lan.tap("Lưu", "Đã lưu hoạt động số 1")
+    async with app.sessions() as db:
+        record = await db.scalar(select(Record))
+    assert record.values == {"ngay": "2023-05-01", "noi_dung": "1/5/2023", "so_hai_cot": 2}
+    await channel.stop()
+    await app.close()
