@@ -46,14 +46,20 @@ async def test_a_failing_api_drops_no_reply_and_sends_none_twice(tmp_path, fake)
     await app.close()
 
 
-async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  # noqa: F811
+async def on_the_date_question(tmp_path, fake, user_id: int):  # noqa: F811
+    """A bot on the fake Telegram and a person at "câu 1/3" (the date) of a new record."""
     app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
     channel = TelegramChannel(app)
     await channel.start()
-    lan = TelegramUser(fake, 5102)
-    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
-    await lan.say("/moi", "Chọn loại hoạt động")
-    await lan.tap("Công tác biên giới", "câu 1/3")
+    person = TelegramUser(fake, user_id)
+    await person.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await person.say("/moi", "Chọn loại hoạt động")
+    await person.tap("Công tác biên giới", "câu 1/3")
+    return app, channel, person
+
+
+async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  # noqa: F811
+    app, channel, lan = await on_the_date_question(tmp_path, fake, 5102)
     date_question = lan.messages()[-1]["message_id"]
     await lan.say("1/5/2023", "câu 2/3")
 
@@ -132,13 +138,7 @@ async def test_an_answer_sent_again_while_its_next_question_was_held_back_is_que
 ):
     from datetime import timedelta
 
-    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
-    channel = TelegramChannel(app)
-    await channel.start()
-    lan = TelegramUser(fake, 5103)
-    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
-    await lan.say("/moi", "Chọn loại hoạt động")
-    await lan.tap("Công tác biên giới", "câu 1/3")
+    app, channel, lan = await on_the_date_question(tmp_path, fake, 5103)
     await lan.say("1/5/2023", "câu 2/3")
     async with app.sessions() as db, db.begin():  # "câu 2/3" waited a minute to go out
         for row in await db.scalars(select(OutboxMessage)):
