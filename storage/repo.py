@@ -32,9 +32,12 @@ from storage.models import (
 # --- updates and sessions ---------------------------------------------------------------
 
 
+INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # with ON CONFLICT
+
+
 def upsert(db: AsyncSession, table: type):
     """The dialect's INSERT with ON CONFLICT clauses (SQLite and PostgreSQL)."""
-    return {"sqlite": sqlite, "postgresql": postgresql}[db.bind.dialect.name].insert(table)
+    return INSERTS[db.bind.dialect.name](table)
 
 
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
@@ -124,7 +127,7 @@ def _hot_statements(dialect: str) -> dict[str, Any]:
     plugin, no statement building per message: most of a message's CPU time was there)."""
     updates, sessions = ProcessedUpdate.__table__, ConversationSession.__table__
     identities, members = Identity.__table__, Member.__table__
-    insert = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert
+    insert = INSERTS[dialect]
     by_identity = and_(
         identities.c.channel == bindparam("channel"), identities.c.user_id == bindparam("user_id")
     )
