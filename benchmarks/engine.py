@@ -5,10 +5,12 @@ Two load models, each on its own registered users:
 - capacity (closed loop): every user sends the next message as soon as the reply to the
   previous one arrives; messages/second at saturation. Latency here is mostly queueing
   (Little's law: mean latency = users / throughput), so it is printed but is not the aim;
-- latency (open loop): messages arrive at a fixed offered rate (Poisson arrivals spread
-  over the users); a user whose previous reply has not arrived yet sends as soon as it
-  does (a person answers the question they see). Latency counts from the scheduled
-  arrival, so time spent waiting behind a slow message is included.
+- latency (open loop): messages arrive at a fixed offered rate (Poisson arrivals, each
+  from a user picked at random; users start part-way through a form, so at any moment
+  they are at different steps, as people are); a user whose previous reply has not
+  arrived yet sends as soon as it does (a person answers the question they see). Latency
+  counts from the scheduled arrival, so time spent waiting behind a slow message is
+  included.
 
 CPU milliseconds per message (the process's CPU time over the capacity run, all threads)
 is the figure least disturbed by other load on the machine.
@@ -36,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import App, open_app  # noqa: E402
+from bot.app import App, freeze_startup_objects, open_app  # noqa: E402
 from domain.messages import Incoming  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from storage import repo  # noqa: E402
@@ -76,10 +78,12 @@ async def register_users(app: App, count: int, prefix: str) -> list[str]:
     return users
 
 
-async def send(app: App, user: str, step: int) -> None:
-    text = ANSWERS[step]
+async def send(app: App, user: str, number: int) -> None:
+    """The user's message `number` (counted from 0): the forms' answers, one after the
+    other, starting a new form after each saved one."""
+    text = ANSWERS[number % len(ANSWERS)]
     replies = await app.engine.handle(
-        Incoming("bench", user, user, text, update_id=f"{user}-{step}")
+        Incoming("bench", user, user, text, update_id=f"{user}-{number}")
     )
     if text == "Lưu" and "Đã lưu" not in replies[0].text:
         raise SystemExit(f"{user}: form not saved: {replies[0].text}")
@@ -90,9 +94,9 @@ async def closed_loop(app: App, users: list[str]) -> tuple[float, list[float], f
     latencies: list[float] = []
 
     async def converse(user: str) -> None:
-        for step in range(len(ANSWERS)):
+        for number in range(len(ANSWERS)):
             started = time.perf_counter()
-            await send(app, user, step)
+            await send(app, user, number)
             latencies.append(time.perf_counter() - started)
 
     cpu, started = time.process_time(), time.perf_counter()
@@ -100,23 +104,34 @@ async def closed_loop(app: App, users: list[str]) -> tuple[float, list[float], f
     return time.perf_counter() - started, latencies, time.process_time() - cpu
 
 
+async def part_way(app: App, users: list[str]) -> dict[str, int]:
+    """Bring each user to a random step of a form (not measured); their next message's
+    number. So the open loop starts as a working day does: people at every step."""
+    reached = {user: random.randrange(len(ANSWERS)) for user in users}
+    for user, count in reached.items():
+        for number in range(count):
+            await send(app, user, number)
+    return reached
+
+
 async def open_loop(app: App, users: list[str], rate: float) -> tuple[float, list[float]]:
-    """Seconds and latencies with messages arriving at `rate` per second in all."""
-    total = len(users) * len(ANSWERS)
-    arrivals, moment = [], 0.0
-    for _ in range(total):
+    """Seconds and latencies with messages arriving at `rate` per second in all: a Poisson
+    stream of 14 messages a user on average, each message from a user picked at random."""
+    arrivals: dict[str, list[float]] = {user: [] for user in users}
+    moment = 0.0
+    for _ in range(len(users) * len(ANSWERS)):
         moment += random.expovariate(rate)
-        arrivals.append(moment)
-    per_user = {user: arrivals[number :: len(users)] for number, user in enumerate(users)}
+        arrivals[random.choice(users)].append(moment)
+    next_number = await part_way(app, users)
     latencies: list[float] = []
     start = time.perf_counter()
 
     async def converse(user: str) -> None:
-        for step, due in enumerate(per_user[user]):
+        for number, due in enumerate(arrivals[user], start=next_number[user]):
             delay = start + due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await send(app, user, step)
+            await send(app, user, number)
             latencies.append(time.perf_counter() - (start + due))
 
     await asyncio.gather(*(converse(user) for user in users))
@@ -150,6 +165,7 @@ async def capacity(settings: Settings, users: int, prefix: str) -> dict[str, flo
     app = await open_app(settings)
     try:
         people = await register_users(app, users, f"{RUN}-{prefix}")
+        freeze_startup_objects()
         elapsed, latencies, cpu = await closed_loop(app, people)
     finally:
         await app.close()
@@ -161,6 +177,7 @@ async def single(settings: Settings, args: argparse.Namespace) -> None:
     app = await open_app(settings)
     try:
         people = await register_users(app, args.users, f"{RUN}-open")
+        freeze_startup_objects()  # as `doingoai run` does once started
         result = figures(*await open_loop(app, people, args.rate))
     finally:
         await app.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -69,6 +70,14 @@ async def open_app(settings: Settings, clock=None) -> App:
     if settings.email_enabled:
         engine.mailer = EmailChannel(settings)
     return App(settings, db_engine, sessions, engine, turn_db_engine)
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, SQLAlchemy's mappers and statement caches, the
+    templates) out of the garbage collector's full passes: each pass otherwise walks them
+    all, a pause of about 0.1 s in the middle of whatever messages are being handled."""
+    gc.collect()
+    gc.freeze()
 
 
 async def demo_invites(app: App) -> dict[str, str] | None:

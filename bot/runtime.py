@@ -13,7 +13,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import App, demo_login_link
+from bot.app import App, demo_login_link, freeze_startup_objects
 from bot.channels import Channels
 from bot.mail import CHANNEL as EMAIL
 from bot.outbox import OutboxSender
@@ -99,6 +99,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
     print(t("cli.running", channels=", ".join(channels), host=settings.listen_host,
             port=settings.listen_port), flush=True)  # fmt: skip
 
+    freeze_startup_objects()
     await stop.wait()
     log.info("stopping: no new updates, finishing those in flight")
     scheduler.shutdown(wait=False)

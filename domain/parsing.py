@@ -50,6 +50,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from domain.telex import untelex
@@ -107,6 +108,7 @@ def clean_text(text: str) -> str:
     return _CONTROLS.sub("", nfc(text))
 
 
+@lru_cache(maxsize=4096)  # one message's text is folded by several checks in turn
 def fold(text: str) -> str:
     """Reduce `text` to a matching key: lowercase, no diacritics, single spaces."""
     lowered = nfc(text).lower().replace("đ", "d")

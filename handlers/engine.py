@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -363,7 +363,7 @@ class Engine:
                 db=db,
                 incoming=incoming,
                 person=person,
-                state=copy.deepcopy(saved.state),
+                state=orjson.loads(orjson.dumps(saved.state)),  # a copy: it came as JSON
                 now=(now := self._clock().astimezone(self._settings.tz)),
                 today=now.date(),
                 settings=self._settings,

@@ -10,7 +10,8 @@ That is safe only with a zero busy timeout: a call that finds the database locke
 another connection fails at once with SQLITE_BUSY instead of blocking the event loop (and
 the other connection, whose coroutine needs the loop to finish). The engine's turns are the
 only users of these connections and retry a busy turn after yielding to the loop
-(`storage.turns.run_turn`); everything else (web, reports, scheduler, CLI) keeps aiosqlite.
+(`Engine._handle_committed` in handlers.engine); everything else (web, reports, scheduler,
+CLI) keeps aiosqlite.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class InlineConnection:
 
     @property
     def _connection(self) -> sqlite3.Connection:  # SQLAlchemy checks it is still open
+        return self._conn
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (storage.direct runs the hot statements on it)."""
         return self._conn
 
     @property

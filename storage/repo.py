@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import invite_codes
 from domain.parsing import fold, loose
 from storage.clock import utcnow
+from storage.direct import Direct, Outcome, inline_connection
 from storage.keys import keyed_digest
 from storage.models import (
     AuditEntry,
@@ -42,11 +43,8 @@ def upsert(db: AsyncSession, table: type):
 
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
-    statement = _hot(db, "claim_update")
-    result = await db.execute(
-        statement, {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
-    )
-    return result.rowcount == 1
+    values = {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
+    return (await _run_hot(db, "claim_update", values)).rowcount == 1
 
 
 async def prune_updates(db: AsyncSession, before: datetime) -> int:
@@ -70,7 +68,7 @@ async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any])
     if saved.row_id is not None and state == saved.state:
         return
     values = {"channel": saved.channel, "user_id": saved.user_id, "state": state}
-    await db.execute(_hot(db, "save_state"), {**values, "updated_at": utcnow()})
+    await _run_hot(db, "save_state", {**values, "updated_at": utcnow()})
 
 
 # --- units ------------------------------------------------------------------------------
@@ -157,7 +155,14 @@ def _hot_statements(dialect: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+HOT_PARAMETERS = {
+    "claim_update": ("channel", "update_id", "processed_at"),
+    "lock_identity": ("channel", "user_id"),
+    "person_and_state": ("channel", "user_id"),
+    "save_state": ("channel", "user_id", "state", "updated_at"),
+}
 _HOT: dict[str, dict[str, Any]] = {}
+_DIRECT: dict[str, Direct] = {}
 
 
 def _hot(db: AsyncSession, name: str):
@@ -165,6 +170,17 @@ def _hot(db: AsyncSession, name: str):
     if dialect not in _HOT:
         _HOT[dialect] = _hot_statements(dialect)
     return _HOT[dialect][name]
+
+
+async def _run_hot(db: AsyncSession, name: str, values: dict[str, Any]) -> Outcome:
+    """Run a hot statement: straight on an inline SQLite connection, else in the session."""
+    connection = await inline_connection(db)
+    if connection is None:
+        result = await db.execute(_hot(db, name), values)
+        return Outcome(result.rowcount, result.all() if result.returns_rows else [])
+    if name not in _DIRECT:  # compiled with the engine's dialect: its JSON codec
+        _DIRECT[name] = Direct(_hot(db, name), db.bind.dialect, HOT_PARAMETERS[name])
+    return _DIRECT[name].run(connection, values)
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
@@ -186,11 +202,11 @@ async def person_and_state(
     opens every transaction already waits.)"""
     key = {"channel": channel, "user_id": user_id}
     if db.bind.dialect.name == "postgresql":
-        await db.execute(_hot(db, "lock_identity"), key)
-    row = (await db.execute(_hot(db, "person_and_state"), key)).first()
-    if row is None:
+        await _run_hot(db, "lock_identity", key)
+    rows = (await _run_hot(db, "person_and_state", key)).rows
+    if not rows:
         return None, SavedState(channel, user_id, {})
-    *person, row_id, state = row
+    *person, row_id, state = rows[0]
     return Person(*person), SavedState(channel, user_id, state or {}, row_id)
 
 

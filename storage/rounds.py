@@ -27,8 +27,10 @@ from storage.repo import upsert
 async def ensure_rounds(db: AsyncSession, specs) -> None:
     """Create the given recurring rounds that do not exist yet (safe when the chat and
     the reminder scheduler do it at the same moment)."""
-    for spec in specs:
-        if await db.get(Round, spec.id) is None:
+    wanted = {spec.id: spec for spec in specs}
+    existing = set(await db.scalars(select(Round.id).where(Round.id.in_(wanted))))
+    for spec in wanted.values():
+        if spec.id not in existing:
             await db.execute(
                 upsert(db, Round)
                 .values(
