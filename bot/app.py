@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.mail import EmailChannel
+from bot.outbox import OutboxSender, Send
 from domain import catalog
 from domain.catalog import t
 from domain.settings import Settings
@@ -30,6 +32,16 @@ class App:
     sessions: async_sessionmaker
     engine: Engine
     turn_db_engine: AsyncEngine | None = None  # SQLite: the conversation's own connections
+    # The sessions of the hot path (the engine's turns, the senders' marks): on SQLite the
+    # inline connections, taken in turn through `writer` (storage.db.writer_lock).
+    turn_sessions: async_sessionmaker | None = None
+    writer: AbstractAsyncContextManager = field(default_factory=nullcontext)
+
+    def sender(self, channel: str, send: Send) -> OutboxSender:
+        """The outbox sender of a channel, on the hot path's sessions."""
+        return OutboxSender(
+            self.turn_sessions or self.sessions, self.settings, channel, send, self.writer
+        )
 
     async def close(self) -> None:
         if self.turn_db_engine is not None:
@@ -65,11 +77,11 @@ async def open_app(settings: Settings, clock=None) -> App:
         raise
     turn_db_engine = database.create_turn_engine(url)
     turn_sessions = database.session_factory(turn_db_engine, key) if turn_db_engine else sessions
-    one_writer = database.has_one_writer(url)
-    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions, one_writer=one_writer)
+    writer = database.writer_lock(url)
+    engine = Engine(sessions, settings, clock, turn_sessions=turn_sessions, writer=writer)
     if settings.email_enabled:
         engine.mailer = EmailChannel(settings)
-    return App(settings, db_engine, sessions, engine, turn_db_engine)
+    return App(settings, db_engine, sessions, engine, turn_db_engine, turn_sessions, writer)
 
 
 def freeze_startup_objects() -> None:

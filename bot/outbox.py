@@ -19,44 +19,67 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain import metrics
 from domain.messages import BLOCKED, DEFERRED, FAILED, UNREACHABLE, Delivery
 from storage import deliveries, rounds
 from storage import outbox as store
 from storage.clock import utcnow
+from storage.db import retry_when_busy
 from storage.models import OutboxMessage, ReminderLog
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0  # how often an idle sender looks for rows queued by another process
+GAUGE_SECONDS = 1.0  # how often the send queue's gauge is set while rows are handed over
 MAX_BACKOFF = 60
 
 
 Send = Callable[..., Awaitable[Delivery]]  # (outgoing, done=pieces already sent)
+T = TypeVar("T")
 
 
 class OutboxSender:
     """Sends one channel's rows (each messenger has its own, with its own rate limit)."""
 
-    def __init__(self, sessions: async_sessionmaker, settings, channel: str, send: Send) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings,
+        channel: str,
+        send: Send,
+        writer: AbstractAsyncContextManager | None = None,
+    ) -> None:
         self.sessions = sessions
+        self.writer = writer or contextlib.nullcontext()  # see storage.db.writer_lock
         self.settings = settings
         self.channel = channel
         self.send = send
         self._wake = asyncio.Event()
+        self._claimed: list[OutboxMessage] = []  # handed over by the engine, to send first
+        self._look = True  # whether to search the outbox for due rows on the next pass
+        self._counted_at = 0.0  # when the send queue's gauge was last set (monotonic)
         self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
         self._stopping = False
         self._gate = asyncio.Semaphore(settings.outbox_concurrency)
         self._paused_until: datetime | None = None  # the messenger's quota exceeded
 
-    def wake(self) -> None:
-        """Something was queued: look now rather than at the next idle check."""
+    def wake(self, claimed: Sequence[OutboxMessage] = ()) -> None:
+        """Something was queued: send now rather than at the next idle check. `claimed`
+        rows were claimed for this sender in their transaction (a conversation's replies):
+        sent without searching the outbox; anything else is searched for."""
+        if claimed:
+            self._claimed.extend(claimed)
+        else:
+            self._look = True
         self._wake.set()
 
     def start(self) -> None:
@@ -72,37 +95,79 @@ class OutboxSender:
 
     async def run(self) -> None:
         """Send until stopped (with what earlier runs left unsent)."""
-        async with self.sessions() as db, db.begin():
-            await store.release(db, self.channel)
+        await self._transaction(lambda db: store.release(db, self.channel))
         while not self._stopping:
             self._wake.clear()
             try:
-                if await self.send_due():
+                if await self._send_claimed() + await self._send_looked_up():
                     continue
             except Exception:  # the database away for a moment: try again shortly
                 log.exception("outbox pass failed")
-            with contextlib.suppress(TimeoutError):
+                self._look = True
+            try:
                 await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+            except TimeoutError:  # rows of other processes, retries now due
+                self._look = True
+
+    async def _send_claimed(self) -> int:
+        """Send the rows handed over with their claim; one whose claim runs out before it
+        could be sent and marked is left to the search (which may then take it again)."""
+        rows, self._claimed = self._claimed, []
+        safe_until = utcnow() + timedelta(seconds=self.settings.send_timeout * 2)
+        rows = [row for row in rows if row.claimed_until > safe_until]
+        if not self._paused(utcnow()):
+            await self._send_rows(rows)
+        if rows and time.monotonic() - self._counted_at > GAUGE_SECONDS:
+            await self._count_waiting()
+        return len(rows)
+
+    async def _send_looked_up(self) -> int:
+        if not self._look:
+            return 0
+        self._look = False
+        taken = await self.send_due()
+        self._look = taken > 0  # a full batch: there may be more
+        return taken
 
     async def send_due(self) -> int:
         """One pass: a batch of due messages sent; how many were taken."""
         batch = max(1, int(self.settings.telegram_messages_per_second))
         now = utcnow()
-        # Held long enough to send a batch even through a slow API; a process that dies
-        # holding rows leaves them to the others when the claim runs out.
-        until = now + timedelta(seconds=self.settings.send_timeout * 3)
+        until = store.claim_end(now, self.settings.send_timeout)
         rows: list[OutboxMessage] = []
         if not self._paused(now):
-            async with self.sessions() as db, db.begin():
+
+            async def take(db: AsyncSession) -> list[OutboxMessage]:
                 ids = await store.due(db, self.channel, now, batch)
-                rows = await store.claim(db, ids, now, until)
+                return await store.claim(db, ids, now, until)
+
+            rows = await self._transaction(take)
+        await self._send_rows(rows)
+        await self._count_waiting()
+        return len(rows)
+
+    async def _count_waiting(self) -> None:
+        """Set the send queue's gauge (every channel's rows waiting)."""
+        metrics.SEND_QUEUE.set(await self._transaction(store.pending_count))
+        self._counted_at = time.monotonic()
+
+    async def _send_rows(self, rows: list[OutboxMessage]) -> None:
+        """Each chat's rows in order, the chats at once."""
         chats: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             chats[row.channel, row.chat_id].append(row)
         await asyncio.gather(*(self._send_chat(chat) for chat in chats.values()))
-        async with self.sessions() as db:  # what waits, every channel's
-            metrics.SEND_QUEUE.set(await store.pending_count(db))
-        return len(rows)
+
+    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in a transaction of its own, in turn with the process's other writers,
+        run again when SQLite was busy (a mark must not be lost: the message would go out
+        twice)."""
+
+        async def attempt() -> T:
+            async with self.writer, self.sessions() as db, db.begin():
+                return await work(db)
+
+        return await retry_when_busy(attempt)
 
     async def settled(self, chat_id: str) -> None:
         """Wait until no message to this chat is between sending and its mark: an answer
@@ -150,9 +215,10 @@ class OutboxSender:
             wait = self.settings.outbox_first_wait_seconds * 2**row.attempts
             retry_at = utcnow() + timedelta(seconds=min(wait, MAX_BACKOFF))
         outcome = "retry" if retry_at and not deferred else delivery.outcome
-        async with self.sessions() as db, db.begin():
+
+        async def write(db: AsyncSession) -> None:
             await store.mark(
-                db, row.id, delivery.outcome, delivery.message_ids, delivery.error, retry_at,
+                db, row, delivery.outcome, delivery.message_ids, delivery.error, retry_at,
                 attempt=not deferred,
             )  # fmt: skip
             if deferred:
@@ -165,6 +231,8 @@ class OutboxSender:
                     await rounds.reminder_outcome(
                         db, row.reminder_id, delivery.outcome, delivery.error
                     )
+
+        await self._transaction(write)
         kind = "reply" if row.priority == store.REPLY else "reminder"
         metrics.MESSAGES_SENT.labels(row.channel, kind, outcome).inc()
         if row.priority == store.REMINDER:

@@ -16,7 +16,6 @@ from telegram.error import InvalidToken, NetworkError
 from bot.app import App, demo_login_link, freeze_startup_objects
 from bot.channels import Channels
 from bot.mail import CHANNEL as EMAIL
-from bot.outbox import OutboxSender
 from bot.telegram import TelegramChannel
 from bot.web import build_web_app
 from bot.webui.core import InviteLinks, Workspace
@@ -79,7 +78,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> int:
 
     mail_sender = None
     if app.engine.mailer is not None:  # e-mail has no updates, only its outbox's sender
-        mail_sender = OutboxSender(app.sessions, settings, EMAIL, app.engine.mailer.transmit)
+        mail_sender = app.sender(EMAIL, app.engine.mailer.transmit)
         app.engine.queue_replies(EMAIL, mail_sender.wake)
         mail_sender.start()
     if "telegram" in channels:

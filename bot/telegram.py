@@ -25,7 +25,6 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.outbox import OutboxSender
 from bot.render import split_text
 from domain.catalog import t
 from domain.messages import BLOCKED, FAILED, SENT, UNCERTAIN, Delivery, Incoming, Outgoing
@@ -97,7 +96,7 @@ class TelegramChannel:
         )
         # Per chat: a lock and how many updates hold or wait for it.
         self._chat_locks: dict[int, tuple[asyncio.Lock, int]] = {}
-        self.sender = OutboxSender(app.sessions, settings, CHANNEL, self.send)
+        self.sender = app.sender(CHANNEL, self.send)
         self._poller: asyncio.Task | None = None
         self._stopping = False
         self._fetching = False

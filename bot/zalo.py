@@ -14,7 +14,6 @@ import logging
 from datetime import timedelta
 
 from bot.app import App
-from bot.outbox import OutboxSender
 from bot.render import plain_text, split_text
 from bot.zalo_client import (
     EVENT_UNSUPPORTED,
@@ -59,7 +58,7 @@ class ZaloChannel:
             retries=settings.send_retries,
             request_timeout=settings.send_timeout,
         )
-        self.sender = OutboxSender(app.sessions, settings, CHANNEL, self.send)
+        self.sender = app.sender(CHANNEL, self.send)
         self.name = ""
         self._poller: asyncio.Task | None = None
         self._in_flight: set[asyncio.Task] = set()

@@ -8,11 +8,11 @@ stores the new conversation state, all in a single database transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 import orjson
@@ -30,15 +30,14 @@ from handlers.flood import ADMIT, WARN, FloodGate
 from handlers.invite_gate import InviteGate
 from handlers.turn import Mailer, Turn, whole_number
 from storage import identities, outbox, repo
-from storage.db import is_busy
-from storage.models import Invite, Unit
+from storage.clock import utcnow
+from storage.db import retry_when_busy
+from storage.models import Invite, OutboxMessage, Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Turn], Awaitable[None]]
-# Waits between the tries of a turn that found SQLite locked: short at first (another turn
-# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
-BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
+Wake = Callable[[Sequence[OutboxMessage]], None]  # a sender's wake-up, with rows claimed for it
 
 
 async def _new(turn: Turn) -> None:
@@ -247,7 +246,7 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         turn_sessions: async_sessionmaker | None = None,
-        one_writer: bool = True,
+        writer: AbstractAsyncContextManager | None = None,
     ) -> None:
         self._sessions = sessions
         self._turn_sessions = turn_sessions or sessions
@@ -257,21 +256,25 @@ class Engine:
         self._invite_gate = InviteGate(
             settings.invite_attempts_per_person, settings.invite_attempts_per_minute, monotonic
         )
-        # SQLite has one writer: turns taken one at a time avoid busy errors and retries.
-        # PostgreSQL takes turns of different people at once; a person's own messages wait
-        # for each other on the lock of their identity row (repo.person_and_state).
-        self._lock = asyncio.Lock() if one_writer else contextlib.nullcontext()
+        # SQLite has one writer: turns taken one at a time avoid busy errors and retries
+        # (storage.db.writer_lock, shared with the outbox senders). PostgreSQL takes turns
+        # of different people at once; a person's own messages wait for each other on the
+        # lock of their identity row (repo.person_and_state).
+        self._lock = writer or asyncio.Lock()
         self.mailer: Mailer | None = None  # set when SMTP is configured
         # Channels whose replies go through the outbox (the messengers), each with what to
         # call when rows were queued (its sender's wake-up).
-        self.queued_channels: dict[str, Callable[[], None]] = {}
+        self.queued_channels: dict[str, Wake] = {}
 
-    def queue_replies(self, channel: str, wake: Callable[[], None]) -> None:
-        """From now on the replies on `channel` go to the outbox; `wake` is called after."""
+    def queue_replies(self, channel: str, wake: Wake) -> None:
+        """From now on the replies on `channel` go to the outbox; `wake` is called after
+        a commit, with the rows claimed for this process's sender (see outbox.enqueue)."""
         self.queued_channels[channel] = wake
 
-    def _queued(self, channel: str) -> None:
-        self.queued_channels.get(channel, lambda: None)()
+    def _queued(self, channel: str, claimed: Sequence[OutboxMessage] = ()) -> None:
+        wake = self.queued_channels.get(channel)
+        if wake is not None:
+            wake(claimed)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """The replies to `incoming`; for a queued channel they are in the outbox, written
@@ -330,26 +333,27 @@ class Engine:
         self._queued(incoming.channel)
         return []
 
-    async def _queue(self, db, incoming: Incoming, replies: list[Outgoing], question="") -> int:
-        """Write replies to the outbox; the last one carries `question`. Its row id."""
+    async def _queue(
+        self, db, incoming: Incoming, replies: list[Outgoing], question="", claim=False
+    ) -> list[OutboxMessage]:
+        """Write replies to the outbox (claimed for this process's sender with `claim`);
+        the last one carries `question`."""
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
-        return await outbox.enqueue(db, incoming.channel, replies, question=question)
+        until = outbox.claim_end(utcnow(), self._settings.send_timeout) if claim else None
+        return await outbox.enqueue(
+            db, incoming.channel, replies, question=question, claimed_until=until
+        )
 
     async def _handle_committed(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The turn, committed. When SQLite is locked by another connection (the web, the
-        scheduler, another process), the turn is rolled back and run again a moment later:
-        nothing of it was kept, so running it again is safe."""
-        for pause in BUSY_PAUSES:
-            try:
-                async with self._lock:
-                    return await self._handle_in_transaction(incoming)
-            except Exception as error:
-                if not is_busy(error):
-                    raise
-                busy = error
-            await asyncio.sleep(pause)
-        raise busy
+        scheduler, another process), the turn is rolled back and run again a moment later."""
+
+        async def turn() -> tuple[list[Outgoing], list]:
+            async with self._lock:
+                return await self._handle_in_transaction(incoming)
+
+        return await retry_when_busy(turn)
 
     async def _handle_in_transaction(self, incoming: Incoming) -> tuple[list[Outgoing], list]:
         """The replies, and the work to run once the transaction is committed."""
@@ -376,24 +380,26 @@ class Engine:
                 turn.say("errors.member_inactive")
             else:
                 await self._registered(turn)
-            replies = turn.replies
+            replies, claimed = turn.replies, []
             if incoming.channel in self.queued_channels:
-                await self._queue_bound(turn, saved.state.get(binding.SHOWN))
+                claimed = await self._queue_bound(turn, saved.state.get(binding.SHOWN))
                 replies = []
             if turn.person is not None:
                 await repo.save_state(db, saved, turn.state)
         if incoming.channel in self.queued_channels:
-            self._queued(incoming.channel)
+            self._queued(incoming.channel, claimed)
         for reply in replies:
             reply.chat_id = reply.chat_id or incoming.chat_id
         return replies, turn.after_commit
 
-    async def _queue_bound(self, turn: Turn, before: dict | None) -> None:
+    async def _queue_bound(self, turn: Turn, before: dict | None) -> list[OutboxMessage]:
         """Queue the turn's replies, remembering which question the person is shown now
         (kept from `before` while the question stays the same, so re-asking it does not
-        make earlier answers to it look late)."""
+        make earlier answers to it look late). Returns the rows claimed for the sender."""
         question = records.question_tag(turn.state)
-        row_id = await self._queue(turn.db, turn.incoming, turn.replies, question)
+        rows = await self._queue(turn.db, turn.incoming, turn.replies, question, claim=True)
+        row_id = rows[-1].id if rows else 0
+        claimed = [row for row in rows if row.claimed_until is not None]
         if not question:
             turn.state.pop(binding.SHOWN, None)
         elif (
@@ -404,6 +410,7 @@ class Engine:
             turn.state[binding.SHOWN] = before
         elif row_id:
             turn.state[binding.SHOWN] = {"question": question, "row": row_id}
+        return claimed
 
     async def _unregistered(self, turn: Turn) -> None:
         """Only registration is possible: "/start CODE", the bare code, or a sentence with

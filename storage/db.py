@@ -6,7 +6,11 @@ JSON columns (conversation states, record values) are encoded with orjson.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from alembic import command
@@ -78,15 +82,41 @@ def create_turn_engine(url: str) -> AsyncEngine | None:
     return engine
 
 
-def has_one_writer(url: str) -> bool:
-    """SQLite: one writer at a time, whatever the connections."""
-    return make_url(url).get_backend_name() == "sqlite"
+def writer_lock(url: str) -> AbstractAsyncContextManager:
+    """What a process's writing transactions on the inline connections take in turn.
+    SQLite has one writer at a time, whatever the connections: the conversation's turns and
+    the outbox senders' marks then wait for each other here instead of meeting SQLITE_BUSY.
+    PostgreSQL needs nothing (a person's messages wait on the row lock of their identity)."""
+    return asyncio.Lock() if make_url(url).get_backend_name() == "sqlite" else nullcontext()
 
 
 def is_busy(error: BaseException) -> bool:
     """True when SQLite refused a statement because another connection holds the lock."""
     code = getattr(getattr(error, "orig", None), "sqlite_errorcode", None)
     return isinstance(error, OperationalError) and code is not None and code & 0xFF == SQLITE_BUSY
+
+
+T = TypeVar("T")
+
+# Waits between the tries of a transaction that found SQLite locked: short at first (a turn
+# commits in about a millisecond), up to about 10 s in all (a long import or a backup).
+BUSY_PAUSES = [0.001 * 2**attempt for attempt in range(8)] + [0.25] * 40
+
+
+async def retry_when_busy(transaction: Callable[[], Awaitable[T]]) -> T:
+    """Run `transaction` again after a pause while SQLite refuses it as busy (another
+    process, the web, the scheduler writing). Nothing of a refused transaction was kept, so
+    running it again is safe; the inline connections never wait inside SQLite, which would
+    block the event loop."""
+    for pause in BUSY_PAUSES:
+        try:
+            return await transaction()
+        except Exception as error:
+            if not is_busy(error):
+                raise
+            busy = error
+        await asyncio.sleep(pause)
+    raise busy
 
 
 def session_factory(engine: AsyncEngine, secret_key: bytes = b"") -> async_sessionmaker:

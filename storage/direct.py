@@ -6,13 +6,13 @@ three of them per message were about half of a message's time. On the engine's i
 SQLite connections (storage.inline_sqlite) a `Direct` statement is compiled once by
 SQLAlchemy, with its types' own bind and result processors, and then run on the
 connection the session holds, inside the session's transaction. Any other database runs
-the same Core statement through the session.
+the same Core statement through the session (`HotStatements` chooses).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,19 +36,21 @@ class Direct:
     def __init__(self, statement, dialect, names: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
         self.sql = compiled.string
-        self.binds = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        self.binds = [  # a parameter not given takes the statement's own value (a literal)
+            (name, bind.type.dialect_impl(dialect).bind_processor(dialect), bind.effective_value)
             for name in compiled.positiontup
+            if (bind := compiled.binds[name]) is not None
         ]
-        columns = statement.selected_columns if hasattr(statement, "selected_columns") else ()
-        self.results = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        self.results = [  # the columns selected or returned
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.exported_columns
         ]
 
     def run(self, connection: sqlite3.Connection, values: dict[str, Any]) -> Outcome:
-        params = [
-            convert(values[name]) if convert else values[name] for name, convert in self.binds
-        ]
+        params = []
+        for name, convert, literal in self.binds:
+            value = values.get(name, literal)
+            params.append(convert(value) if convert else value)
         try:
             cursor = connection.execute(self.sql, params)
             rows = cursor.fetchall()
@@ -81,3 +83,33 @@ async def inline_connection(db: AsyncSession) -> sqlite3.Connection | None:
 
 
 _INLINE = "doingoai.inline_connection"
+
+
+class HotStatements:
+    """A module's statements of every message: built once per dialect on the Core tables
+    by `build` (dialect name -> {name: statement}), each with the names of its parameters;
+    run straight on an inline SQLite connection, through the session elsewhere."""
+
+    def __init__(
+        self, build: Callable[[str], dict[str, Any]], parameters: dict[str, Sequence[str]]
+    ) -> None:
+        self._build = build
+        self._parameters = parameters
+        self._built: dict[str, dict[str, Any]] = {}
+        self._direct: dict[str, Direct] = {}
+
+    def statement(self, db: AsyncSession, name: str):
+        dialect = db.bind.dialect.name
+        if dialect not in self._built:
+            self._built[dialect] = self._build(dialect)
+        return self._built[dialect][name]
+
+    async def run(self, db: AsyncSession, name: str, values: dict[str, Any]) -> Outcome:
+        connection = await inline_connection(db)
+        if connection is None:
+            result = await db.execute(self.statement(db, name), values)
+            return Outcome(result.rowcount, result.all() if result.returns_rows else [])
+        if name not in self._direct:  # compiled with the engine's dialect: its JSON codec
+            statement = self.statement(db, name)
+            self._direct[name] = Direct(statement, db.bind.dialect, self._parameters[name])
+        return self._direct[name].run(connection, values)

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.messages import SENT, Choice, Outgoing
 from storage.clock import utcnow
+from storage.direct import HotStatements
 from storage.models import InboxUpdate, OutboxMessage
 
 PENDING = "pending"
@@ -54,12 +55,23 @@ async def enqueue(
     priority: int = REPLY,
     question: str = "",
     reminder_id: int | None = None,
-) -> int:
+    claimed_until: datetime | None = None,
+) -> list[OutboxMessage]:
     """Queue messages in order (in the caller's transaction); the last one carries
-    `question`. Returns the last row's id (0 for none)."""
+    `question`. With `claimed_until` they are claimed for this process's sender, which
+    is handed them after the commit instead of searching for them; a chat with an earlier
+    message still pending gets no claim: its new ones wait their turn behind it. Returns
+    the rows (not attached to the session)."""
     now = utcnow()
-    rows = [
-        {
+    waiting = {
+        chat
+        for chat in {outgoing.chat_id for outgoing in messages}
+        if claimed_until is not None
+        and (await HOT.run(db, "chat_pending", {"channel": channel, "chat_id": chat})).rows
+    }
+    rows = []
+    for index, outgoing in enumerate(messages):
+        values = {
             "channel": channel,
             "chat_id": outgoing.chat_id,
             "priority": priority,
@@ -68,20 +80,57 @@ async def enqueue(
             "reminder_id": reminder_id,
             "status": PENDING,
             "attempts": 0,
+            "claimed_until": None if outgoing.chat_id in waiting else claimed_until,
             "message_ids": "",
             "error": "",
             "created_at": now,
         }
-        for index, outgoing in enumerate(messages)
-    ]
-    row_id = 0
-    for row in rows:
-        row_id = (await db.execute(_INSERT, row)).inserted_primary_key[0]
-    return row_id
+        (row_id,) = (await HOT.run(db, "insert", values)).rows[0]
+        rows.append(OutboxMessage(id=row_id, **values))
+    return rows
 
 
-# Built once on the table (no ORM, no statement building per message): the hot path.
-_INSERT = OutboxMessage.__table__.insert()
+def claim_end(now: datetime, send_timeout: float) -> datetime:
+    """Until when a sender holds what it claims now: long enough to send a batch even
+    through a slow API; a process that dies holding rows leaves them to the others when
+    the claim runs out."""
+    return now + timedelta(seconds=send_timeout * 3)
+
+
+def _hot_statements(_dialect: str) -> dict[str, Any]:
+    """The outbox's statements of every message (no ORM, no statement building)."""
+    table = OutboxMessage.__table__
+    by_id = table.update().where(table.c.id == bindparam("row_id")).values(claimed_until=None)
+    return {
+        "insert": table.insert().returning(table.c.id),
+        "shown": select(
+            table.c.status, table.c.message_ids, table.c.sent_at, table.c.created_at
+        ).where(table.c.id == bindparam("row_id")),
+        "mark_done": by_id,
+        "mark_retry": by_id,
+        "chat_pending": select(table.c.id)
+        .where(
+            table.c.channel == bindparam("channel"),
+            table.c.chat_id == bindparam("chat_id"),
+            table.c.status == PENDING,
+        )
+        .limit(1),
+    }
+
+
+HOT = HotStatements(
+    _hot_statements,
+    {
+        "insert": (
+            "channel", "chat_id", "priority", "payload", "question", "reminder_id", "status",
+            "attempts", "claimed_until", "message_ids", "error", "created_at",
+        ),
+        "chat_pending": ("channel", "chat_id"),
+        "shown": ("row_id",),
+        "mark_done": ("attempts", "error", "message_ids", "status", "sent_at", "row_id"),
+        "mark_retry": ("attempts", "error", "message_ids", "not_before", "row_id"),
+    },
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -95,12 +144,13 @@ class Shown:
 
 
 async def shown(db: AsyncSession, row_id: int) -> Shown | None:
-    row = await db.get(OutboxMessage, row_id)
-    if row is None:
+    rows = (await HOT.run(db, "shown", {"row_id": row_id})).rows
+    if not rows:
         return None
-    ids = sent_pieces(row)
-    waited = (row.sent_at - row.created_at).total_seconds() if row.sent_at else 0.0
-    return Shown(row.status, ids[0] if row.status == SENT and ids else None, waited)
+    status, message_ids, sent_at, created_at = rows[0]
+    ids = message_ids.split(",") if message_ids else []
+    waited = (sent_at - created_at).total_seconds() if sent_at else 0.0
+    return Shown(status, ids[0] if status == SENT and ids else None, waited)
 
 
 async def question_of(db: AsyncSession, channel: str, chat_id: str, message_id: str) -> str | None:
@@ -156,7 +206,7 @@ async def claim(
     took meanwhile), in order."""
     if not ids:
         return []
-    taken = await db.execute(
+    taken = await db.scalars(
         update(OutboxMessage)
         .where(
             OutboxMessage.id.in_(ids),
@@ -164,16 +214,10 @@ async def claim(
             (OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until <= now),
         )
         .values(claimed_until=until)
-        .returning(OutboxMessage.id)
-    )
-    mine = [row_id for (row_id,) in taken.all()]
-    rows = await db.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.id.in_(mine))
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .returning(OutboxMessage)
         .execution_options(populate_existing=True)
     )
-    return list(rows)
+    return sorted(taken, key=lambda row: (row.priority, row.id))
 
 
 async def release(db: AsyncSession, channel: str) -> None:
@@ -189,26 +233,26 @@ async def release(db: AsyncSession, channel: str) -> None:
 
 async def mark(
     db: AsyncSession,
-    row_id: int,
+    row: OutboxMessage,
     status: str,
     message_ids: Sequence[str] = (),
     error: str = "",
     retry_at: datetime | None = None,
     attempt: bool = True,
-) -> OutboxMessage:
-    """Record a send's outcome; with `retry_at` the row stays pending until then (not
-    counted as an attempt when `attempt` is False: waiting out a messenger's quota)."""
-    row = await db.get(OutboxMessage, row_id)
-    row.attempts += attempt
-    row.error = error[:500]
-    row.message_ids = ",".join([*sent_pieces(row), *message_ids])[:500]
-    row.claimed_until = None
+) -> None:
+    """Record the outcome of sending `row` (as claimed: only its claimant changes its
+    attempts and ids); with `retry_at` it stays pending until then (not counted as an
+    attempt when `attempt` is False: waiting out a messenger's quota)."""
+    values: dict[str, Any] = {
+        "row_id": row.id,
+        "attempts": row.attempts + attempt,
+        "error": error[:500],
+        "message_ids": ",".join([*sent_pieces(row), *message_ids])[:500],
+    }
     if retry_at is not None:
-        row.not_before = retry_at
-        return row
-    row.status = status
-    row.sent_at = utcnow()
-    return row
+        await HOT.run(db, "mark_retry", {**values, "not_before": retry_at})
+    else:
+        await HOT.run(db, "mark_done", {**values, "status": status, "sent_at": utcnow()})
 
 
 async def hold_channel(db: AsyncSession, channel: str, until: datetime) -> list[OutboxMessage]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import invite_codes
 from domain.parsing import fold, loose
 from storage.clock import utcnow
-from storage.direct import Direct, Outcome, inline_connection
+from storage.direct import HotStatements
 from storage.keys import keyed_digest
 from storage.models import (
     AuditEntry,
@@ -44,7 +44,7 @@ def upsert(db: AsyncSession, table: type):
 async def claim_update(db: AsyncSession, channel: str, update_id: str) -> bool:
     """Record an update id; False when it was processed before (also across processes)."""
     values = {"channel": channel, "update_id": update_id, "processed_at": utcnow()}
-    return (await _run_hot(db, "claim_update", values)).rowcount == 1
+    return (await HOT.run(db, "claim_update", values)).rowcount == 1
 
 
 async def prune_updates(db: AsyncSession, before: datetime) -> int:
@@ -68,7 +68,7 @@ async def save_state(db: AsyncSession, saved: SavedState, state: dict[str, Any])
     if saved.row_id is not None and state == saved.state:
         return
     values = {"channel": saved.channel, "user_id": saved.user_id, "state": state}
-    await _run_hot(db, "save_state", {**values, "updated_at": utcnow()})
+    await HOT.run(db, "save_state", {**values, "updated_at": utcnow()})
 
 
 # --- units ------------------------------------------------------------------------------
@@ -155,32 +155,15 @@ def _hot_statements(dialect: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-HOT_PARAMETERS = {
-    "claim_update": ("channel", "update_id", "processed_at"),
-    "lock_identity": ("channel", "user_id"),
-    "person_and_state": ("channel", "user_id"),
-    "save_state": ("channel", "user_id", "state", "updated_at"),
-}
-_HOT: dict[str, dict[str, Any]] = {}
-_DIRECT: dict[str, Direct] = {}
-
-
-def _hot(db: AsyncSession, name: str):
-    dialect = db.bind.dialect.name
-    if dialect not in _HOT:
-        _HOT[dialect] = _hot_statements(dialect)
-    return _HOT[dialect][name]
-
-
-async def _run_hot(db: AsyncSession, name: str, values: dict[str, Any]) -> Outcome:
-    """Run a hot statement: straight on an inline SQLite connection, else in the session."""
-    connection = await inline_connection(db)
-    if connection is None:
-        result = await db.execute(_hot(db, name), values)
-        return Outcome(result.rowcount, result.all() if result.returns_rows else [])
-    if name not in _DIRECT:  # compiled with the engine's dialect: its JSON codec
-        _DIRECT[name] = Direct(_hot(db, name), db.bind.dialect, HOT_PARAMETERS[name])
-    return _DIRECT[name].run(connection, values)
+HOT = HotStatements(
+    _hot_statements,
+    {
+        "claim_update": ("channel", "update_id", "processed_at"),
+        "lock_identity": ("channel", "user_id"),
+        "person_and_state": ("channel", "user_id"),
+        "save_state": ("channel", "user_id", "state", "updated_at"),
+    },
+)
 
 
 async def person_by_identity(db: AsyncSession, channel: str, user_id: str) -> Person | None:
@@ -202,8 +185,8 @@ async def person_and_state(
     opens every transaction already waits.)"""
     key = {"channel": channel, "user_id": user_id}
     if db.bind.dialect.name == "postgresql":
-        await _run_hot(db, "lock_identity", key)
-    rows = (await _run_hot(db, "person_and_state", key)).rows
+        await HOT.run(db, "lock_identity", key)
+    rows = (await HOT.run(db, "person_and_state", key)).rows
     if not rows:
         return None, SavedState(channel, user_id, {})
     *person, row_id, state = rows[0]
