@@ -85,6 +85,28 @@ async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  #
     await app.close()
 
 
+async def test_a_reply_never_overtakes_an_earlier_one_waiting_for_its_retry(tmp_path, fake):  # noqa: F811
+    """Replies are handed to the sender with their turn's commit, but one queued while an
+    earlier reply to the same chat waits for a retry goes out after it, not before."""
+    settings = telegram_settings(tmp_path, fake, outbox_first_wait_seconds=0.3)
+    app = await open_app(settings, clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5103)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    before = len(lan.messages())
+    fake.fail_next("sendMessage", status=500, times=1)  # the reply to /moi waits 0.3 s
+    await fake.send_text(5103, "/moi")
+    await fake.send_text(5103, "/menu")
+    await lan._expect(before, "Bạn muốn làm gì")
+    await lan._expect(before, "Chọn loại hoạt động")
+    texts = [m["text"] for m in lan.messages()[before:]]
+    assert len(texts) == 2  # each once
+    assert "Chọn loại hoạt động" in texts[0] and "Bạn muốn làm gì" in texts[1]
+    await channel.stop()
+    await app.close()
+
+
 async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_start(tmp_path):
     """Zalo's getUpdates never returns an update twice: one fetched by a process that died
     before processing it waits in the inbox, and the next start processes it."""
