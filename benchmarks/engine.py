@@ -13,7 +13,9 @@ Two load models, each on its own registered users:
   included.
 
 CPU milliseconds per message (the process's CPU time over the capacity run, all threads)
-is the figure least disturbed by other load on the machine.
+is the figure least disturbed by other load on the machine. A baseline is
+measured first in the same run (one bare sqlite3 INSERT and COMMIT a message), to read the
+figures against this machine's speed of the moment.
 
 With `--processes N` (PostgreSQL only: SQLite has one writer), N processes run the
 capacity run side by side on one database, each with its own users; the figure is the sum.
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -172,7 +175,29 @@ async def capacity(settings: Settings, users: int, prefix: str) -> dict[str, flo
     return {**figures(elapsed, latencies), "cpu_ms": cpu / len(latencies) * 1000}
 
 
+def machine_baseline(folder: Path, messages: int = 20_000) -> str:
+    """This machine's speed now (it drifts by a third): the floor of any engine, one sqlite3
+    INSERT and COMMIT per message and nothing else, to read the figures against."""
+    connection = sqlite3.connect(folder / "baseline.db", isolation_level=None)
+    connection.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE updates (id INTEGER PRIMARY KEY, update_id TEXT UNIQUE);"
+    )
+    cpu, started = time.process_time(), time.perf_counter()
+    for number in range(messages):
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO updates (update_id) VALUES (?)", (str(number),))
+        connection.execute("COMMIT")
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    connection.close()
+    return (
+        f"{'baseline: bare sqlite3':<24} messages={messages:5d}  {messages / elapsed:7.0f} msg/s"
+        f"  (one INSERT + COMMIT a message)  CPU {cpu / messages * 1000:.3f} ms/msg"
+    )
+
+
 async def single(settings: Settings, args: argparse.Namespace) -> None:
+    print(machine_baseline(settings.data_dir))
     print(line("capacity, closed loop", await capacity(settings, args.users, "cap")))
     app = await open_app(settings)
     try:
