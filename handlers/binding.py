@@ -1,12 +1,14 @@
 """Answers bound to their question.
 
-A typed answer applies to the question the person last saw. The engine remembers, in the
-conversation state, which question is shown and which outbox row first showed it; the
-outbox knows that row's message ids on the messenger. A message written before that
-question reached the person (its id is older, or the question is not delivered yet)
-answered an earlier one: it is not applied, and a note names the question waiting. A
-reply to a question's message applies to that question; an old question's button is
-refused.
+A typed answer applies to the question the person last saw: a field's question, or a
+screen of choices (the menu, the list of activity types, a summary, a confirmation). The
+engine remembers, in the conversation state, which question is shown and which outbox row
+first showed it; the outbox knows that row's message ids on the messenger. A message
+written before that question reached the person (its id is older, or the question is not
+delivered yet) answered an earlier one: it is not applied, and a note names the question
+waiting. Otherwise an answer sent again while the bot was away would pick an activity type
+or confirm a deletion. A reply to a field question's message applies to that question; an
+old field question's button is refused (buttons of choice screens carry their own checks).
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ SHOWN = "shown"
 # A question that waited longer than this in the outbox reached the person late: they may
 # have sent their previous answer again meanwhile, not seeing it had been taken.
 LATE_SECONDS = 5.0
-ANSWER_SCREENS = frozenset({"ask", "doubt"})
+CHOICE_TAG = "screen:"
+
+
+def question_shown(state: dict) -> str:
+    """What the person is being asked: a field ("ask:<kind>:<field>", "doubt:…"), or the
+    screen whose choices they see ("screen:menu"); "" when nothing is asked."""
+    question = records.question_tag(state)
+    if not question and state.get("screen"):
+        question = CHOICE_TAG + state["screen"]
+    return question
 
 
 def _same_field(one: str, other: str) -> bool:
@@ -44,14 +55,16 @@ async def misbound(turn: Turn) -> bool:
     the person's, who may have answered it already, and a second copy of a question that
     has moved on invites the very answer in the wrong field this prevents."""
     shown, incoming = turn.state.get(SHOWN), turn.incoming
-    question = records.question_tag(turn.state)
+    question = question_shown(turn.state)
     if not shown or shown.get("question") != question:
+        return False
+    if question.startswith(CHOICE_TAG) and (incoming.choice is not None or incoming.reply_to):
         return False
     if incoming.reply_to:
         target = await outbox.question_of(
             turn.db, incoming.channel, incoming.chat_id, incoming.reply_to
         )
-        if target is None or _same_field(target, question):
+        if target is None or target.startswith(CHOICE_TAG) or _same_field(target, question):
             return False
         field = records.tagged_field(turn.state, target)
         if field is not None and incoming.choice is None:
@@ -67,7 +80,7 @@ async def misbound(turn: Turn) -> bool:
         if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
             return _repeated(turn, question, where)
     answer = textwrap.shorten(turn.text, 60, placeholder="…")
-    turn.say("binding.before_question", answer=answer, label=_label(turn, question))
+    turn.say(_note("before", question), answer=answer, label=_label(turn, question))
     return True
 
 
@@ -84,11 +97,16 @@ def _repeated(turn: Turn, question: str, where: outbox.Shown | None) -> bool:
     if late and text == state.get(LAST_ANSWER) and state.get(REPEAT_ASKED) != question:
         state[REPEAT_ASKED] = question
         answer = textwrap.shorten(text, 60, placeholder="…")
-        turn.say("binding.repeated", answer=answer, label=_label(turn, question))
+        turn.say(_note("repeated", question), answer=answer, label=_label(turn, question))
         return True
     state[LAST_ANSWER] = text
     state.pop(REPEAT_ASKED, None)
     return False
+
+
+def _note(name: str, question: str) -> str:
+    """The catalogue key of note `name` for a field question or a screen of choices."""
+    return f"binding.{name}_{'choice' if question.startswith(CHOICE_TAG) else 'question'}"
 
 
 def _label(turn: Turn, question: str) -> str:

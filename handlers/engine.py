@@ -396,7 +396,7 @@ class Engine:
         """Queue the turn's replies, remembering which question the person is shown now
         (kept from `before` while the question stays the same, so re-asking it does not
         make earlier answers to it look late). Returns the rows claimed for the sender."""
-        question = records.question_tag(turn.state)
+        question = binding.question_shown(turn.state)
         rows = await self._queue(turn.db, turn.incoming, turn.replies, question, claim=True)
         row_id = rows[-1].id if rows else 0
         claimed = [row for row in rows if row.claimed_until is not None]
@@ -512,7 +512,7 @@ class Engine:
                 await handler(turn)
         elif turn.incoming.choice is None and starts_with_template(turn.text):
             await _filled_template(turn)
-        elif screen in binding.ANSWER_SCREENS and await binding.misbound(turn):
+        elif await binding.misbound(turn):
             return
         else:
             key = turn.incoming.choice if turn.incoming.choice is not None else turn.picked()

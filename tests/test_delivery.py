@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.app import open_app
 from bot.telegram import TelegramChannel
+from storage import repo
 from storage.models import OutboxMessage, Record
 from tests.conftest import TZ_NOW, invite_code, outbox_drained
 from tests.test_telegram import TelegramUser, fake, telegram_settings  # noqa: F401
@@ -81,6 +82,31 @@ async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  #
     async with app.sessions() as db:
         record = await db.scalar(select(Record))
     assert record.values == {"ngay": "2023-05-03", "noi_dung": "Tuần tra chung", "so_hai_cot": 2}
+    await channel.stop()
+    await app.close()
+
+
+async def test_an_answer_written_before_the_type_list_appeared_picks_no_type(tmp_path, fake):  # noqa: F811
+    """A numeric answer sent again while the bot was away, arriving once the list of
+    activity types is shown, is not taken as the type: "10" would start a record of another
+    type and put the next answers in its fields."""
+    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5104)
+    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await lan.say("/moi", "Chọn loại hoạt động")
+
+    await fake.send_text(5104, "10")  # arrives now, but written before the list arrived
+    fake.updates[-1]["message"]["message_id"] = lan.messages()[-1]["message_id"] - 1
+    text = await lan._expect(len(lan.messages()), "chưa được dùng để chọn")
+    assert "Tin nhắn “10” được gửi trước khi danh sách lựa chọn mới nhất hiện ra" in text
+    async with app.sessions() as db:
+        state = (await repo.person_and_state(db, "telegram", "5104"))[1].state
+    assert state["screen"] == "pick_type" and "draft" not in state
+
+    text = await lan.say("10", "câu 1/")  # typed now, it is the choice
+    assert "Thông tin đối ngoại, báo chí nước ngoài" in text
     await channel.stop()
     await app.close()
 
