@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.engine import ANSWERS, figures, line, register_users  # noqa: E402
 from bot.app import App, open_app  # noqa: E402
-from bot.outbox import OutboxSender  # noqa: E402
 from domain.messages import SENT, Delivery, Incoming, Outgoing  # noqa: E402
 from domain.settings import Settings  # noqa: E402
 from storage import outbox  # noqa: E402
@@ -79,7 +78,7 @@ async def outbox_cost(users: int) -> None:
         print(line("no outbox", figures(elapsed, latencies)))
         baseline = len(latencies) / elapsed
 
-        sender = OutboxSender(app.sessions, app.settings, "bench", instant)
+        sender = app.sender("bench", instant)
         app.engine.queue_replies("bench", sender.wake)
         sender.start()
         before = await saved(app)

@@ -44,6 +44,7 @@ MAX_BACKOFF = 60
 
 
 Send = Callable[..., Awaitable[Delivery]]  # (outgoing, done=pieces already sent)
+Write = Callable[[AsyncSession], Awaitable[None]]
 T = TypeVar("T")
 
 
@@ -68,6 +69,8 @@ class OutboxSender:
         self._look = True  # whether to search the outbox for due rows on the next pass
         self._counted_at = 0.0  # when the send queue's gauge was last set (monotonic)
         self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
+        self._marks: list[tuple[Write, asyncio.Future[bool]]] = []  # waiting to be written
+        self._marking = asyncio.Lock()  # one transaction of marks at a time
         self._stopping = False
         self._gate = asyncio.Semaphore(settings.outbox_concurrency)
         self._paused_until: datetime | None = None  # the messenger's quota exceeded
@@ -232,12 +235,33 @@ class OutboxSender:
                         db, row.reminder_id, delivery.outcome, delivery.error
                     )
 
-        await self._transaction(write)
+        await self._written(write)
         kind = "reply" if row.priority == store.REPLY else "reminder"
         metrics.MESSAGES_SENT.labels(row.channel, kind, outcome).inc()
         if row.priority == store.REMINDER:
             metrics.REMINDERS.labels(row.channel, outcome).inc()
         return retry_at is not None
+
+    async def _written(self, write: Write) -> None:
+        """`write` committed, in one transaction with the other marks that came meanwhile
+        (the sends that finished while the previous marks were written): a transaction a
+        mark was most of the sender's database time. Should that transaction fail, each
+        of its marks is written again on its own, so one bad mark cannot lose the others."""
+        committed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._marks.append((write, committed))
+        async with self._marking:
+            if not committed.done():
+                batch, self._marks = self._marks, []
+                try:
+                    await self._transaction(lambda db: _each(db, [work for work, _ in batch]))
+                    together = True
+                except Exception:
+                    log.exception("writing %d outbox marks together failed", len(batch))
+                    together = False
+                for _, waiting in batch:
+                    waiting.set_result(together)
+        if not committed.result():
+            await self._transaction(write)
 
     async def _note(self, db, row: OutboxMessage, delivery: Delivery) -> None:
         """The delivery log's row for this channel of a reminder (a retry's failure is
@@ -249,3 +273,8 @@ class OutboxSender:
             db, entry.id, entry.member_id, row.channel, row.chat_id, outcome, delivery.error,
             message_id=ids[0] if ids else "",
         )  # fmt: skip
+
+
+async def _each(db: AsyncSession, writes: list[Write]) -> None:
+    for write in writes:
+        await write(db)

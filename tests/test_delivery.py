@@ -5,11 +5,15 @@ applied to the next one; a reply to an older question applies to that question."
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import select
 
 from bot.app import open_app
 from bot.telegram import TelegramChannel
-from storage import repo
+from domain.messages import SENT, Delivery, Outgoing
+from storage import outbox, repo
 from storage.models import OutboxMessage, Record
 from tests.conftest import TZ_NOW, invite_code, outbox_drained
 from tests.test_telegram import TelegramUser, fake, telegram_settings  # noqa: F401
@@ -137,7 +141,6 @@ async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_sta
     """Zalo's getUpdates never returns an update twice: one fetched by a process that died
     before processing it waits in the inbox, and the next start processes it."""
     from bot.zalo import ZaloChannel
-    from storage import outbox
     from tests.fakes.zalo_api import FakeZaloAPI
     from tests.test_zalo import TOKEN, zalo_settings
 
@@ -203,3 +206,29 @@ async def test_an_answer_sent_again_while_its_next_question_was_held_back_is_que
     assert record.values == {"ngay": "2023-05-01", "noi_dung": "1/5/2023", "so_hai_cot": 2}
     await channel.stop()
     await app.close()
+
+
+async def test_a_mark_that_cannot_be_written_loses_none_written_with_it(app, monkeypatch):
+    """The sender writes the marks of sends that finish together in one transaction. One
+    that fails there costs the others nothing: they are written again on their own (a
+    lost mark would send its message a second time after the restart)."""
+    async with app.sessions() as db, db.begin():
+        chats = [f"chat-{number}" for number in range(5)]
+        await outbox.enqueue(db, "test", [Outgoing("Xin chào", chat_id=chat) for chat in chats])
+    written = outbox.mark
+
+    async def mark(db, row, *args, **kwargs):
+        if row.chat_id == "chat-3":
+            raise RuntimeError("this mark cannot be written")
+        await written(db, row, *args, **kwargs)
+
+    async def send(outgoing, done: int = 0) -> Delivery:
+        await asyncio.sleep(0)  # the sends finish together
+        return Delivery(SENT, (outgoing.chat_id,))
+
+    monkeypatch.setattr(outbox, "mark", mark)
+    with pytest.raises(RuntimeError):
+        await app.sender("test", send).send_due()
+    async with app.sessions() as db:
+        rows = {row.chat_id: row.status for row in await db.scalars(select(OutboxMessage))}
+    assert rows == {chat: SENT for chat in chats} | {"chat-3": outbox.PENDING}
