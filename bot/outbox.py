@@ -38,7 +38,9 @@ from storage.models import OutboxMessage, ReminderLog
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 1.0  # how often an idle sender looks for rows queued by another process
+# How often the sender searches the outbox, however busy it is with the replies handed to
+# it: reminders, retries now due, other processes' rows are found only by a search.
+SEARCH_SECONDS = 1.0
 GAUGE_SECONDS = 1.0  # how often the send queue's gauge is set while rows are handed over
 MAX_BACKOFF = 60
 
@@ -67,6 +69,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._claimed: list[OutboxMessage] = []  # handed over by the engine, to send first
         self._look = True  # whether to search the outbox for due rows on the next pass
+        self._searched_at = 0.0  # when it last did (monotonic)
         self._counted_at = 0.0  # when the send queue's gauge was last set (monotonic)
         self._busy: dict[str, asyncio.Event] = {}  # chats with a send not yet marked
         self._marks: list[tuple[Write, asyncio.Future[bool]]] = []  # waiting to be written
@@ -101,23 +104,20 @@ class OutboxSender:
         await self._transaction(lambda db: store.release(db, self.channel))
         while not self._stopping:
             self._wake.clear()
+            if time.monotonic() - self._searched_at > SEARCH_SECONDS:
+                self._look = True
             try:
                 if await self._send_claimed() + await self._send_looked_up():
                     continue
             except Exception:  # the database away for a moment: try again shortly
                 log.exception("outbox pass failed")
                 self._look = True
-            try:
-                await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
-            except TimeoutError:  # rows of other processes, retries now due
-                self._look = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SEARCH_SECONDS)
 
     async def _send_claimed(self) -> int:
-        """Send the rows handed over with their claim; one whose claim runs out before it
-        could be sent and marked is left to the search (which may then take it again)."""
-        rows, self._claimed = self._claimed, []
-        safe_until = utcnow() + timedelta(seconds=self.settings.send_timeout * 2)
-        rows = [row for row in rows if row.claimed_until > safe_until]
+        """Send a batch of the rows handed over with their claim."""
+        rows, self._claimed = self._claimed[: self._batch], self._claimed[self._batch :]
         if not self._paused(utcnow()):
             await self._send_rows(rows)
         if rows and time.monotonic() - self._counted_at > GAUGE_SECONDS:
@@ -129,13 +129,21 @@ class OutboxSender:
             return 0
         self._look = False
         taken = await self.send_due()
-        self._look = taken > 0  # a full batch: there may be more
+        if taken:  # there may be more (and a wake meanwhile must not be forgotten)
+            self._look = True
         return taken
+
+    @property
+    def _batch(self) -> int:
+        """Rows sent in one pass: a wave of reminders never holds answers back for long,
+        and every row of a pass is sent well within its claim."""
+        return max(1, int(self.settings.telegram_messages_per_second))
 
     async def send_due(self) -> int:
         """One pass: a batch of due messages sent; how many were taken."""
-        batch = max(1, int(self.settings.telegram_messages_per_second))
+        batch = self._batch
         now = utcnow()
+        self._searched_at = time.monotonic()
         until = store.claim_end(now, self.settings.send_timeout)
         rows: list[OutboxMessage] = []
         if not self._paused(now):
@@ -159,7 +167,12 @@ class OutboxSender:
         chats: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             chats[row.channel, row.chat_id].append(row)
-        await asyncio.gather(*(self._send_chat(chat) for chat in chats.values()))
+        done = await asyncio.gather(
+            *(self._send_chat(chat) for chat in chats.values()), return_exceptions=True
+        )  # the pass ends once every send of it is marked, whatever failed
+        failures = [outcome for outcome in done if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """`work` in a transaction of its own, in turn with the process's other writers,
@@ -185,8 +198,8 @@ class OutboxSender:
         try:
             for row in rows:  # in order; one that must wait holds back the rest of its chat
                 async with self._gate:
-                    if self._paused(utcnow()):  # held in the outbox until the pause ends
-                        return
+                    if self._paused(utcnow()) or not self._time_left(row):
+                        return  # held in the outbox: until the pause ends, or the claim does
                     delivery = await self._transmit(row)
                     # Marked even if the sender is being cancelled: a delivered message whose
                     # mark is lost would be sent again after the restart.
@@ -203,6 +216,13 @@ class OutboxSender:
         except Exception as error:  # a bug in a channel never stops the sender
             log.exception("sending outbox row %s failed", row.id)
             return Delivery(FAILED, error=repr(error), retry=True)
+
+    def _time_left(self, row: OutboxMessage) -> bool:
+        """Whether the row's claim outlasts a send and its mark with room to spare: a row
+        whose claim ran short waiting for its turn is left to be claimed again (another
+        process may take it once the claim is over, and must not find it being sent)."""
+        spare = timedelta(seconds=self.settings.send_timeout * 2)
+        return row.claimed_until is not None and row.claimed_until > utcnow() + spare
 
     def _paused(self, now: datetime) -> bool:
         return self._paused_until is not None and now < self._paused_until
@@ -252,14 +272,15 @@ class OutboxSender:
         async with self._marking:
             if not committed.done():
                 batch, self._marks = self._marks, []
+                together = False
                 try:
                     await self._transaction(lambda db: _each(db, [work for work, _ in batch]))
                     together = True
                 except Exception:
                     log.exception("writing %d outbox marks together failed", len(batch))
-                    together = False
-                for _, waiting in batch:
-                    waiting.set_result(together)
+                finally:  # cancelled too: each mark is then written on its own
+                    for _, waiting in batch:
+                        waiting.set_result(together)
         if not committed.result():
             await self._transaction(write)
 

@@ -145,6 +145,7 @@ class ZaloChannel:
             display_name=event.display_name,
         )
         if event.is_text:
+            await self.sender.settled(event.chat_id)  # the question being sent is marked
             await self.app.engine.handle(incoming)
         else:
             voice = event.event_name == EVENT_VOICE

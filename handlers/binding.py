@@ -1,14 +1,14 @@
 """Answers bound to their question.
 
-A typed answer applies to the question the person last saw: a field's question, or a
-screen of choices (the menu, the list of activity types, a summary, a confirmation). The
+A typed answer applies to what the person last saw: a field's question, or another screen
+(the menu, the list of activity types, a page of units, a summary, a confirmation). The
 engine remembers, in the conversation state, which question is shown and which outbox row
 first showed it; the outbox knows that row's message ids on the messenger. A message
 written before that question reached the person (its id is older, or the question is not
-delivered yet) answered an earlier one: it is not applied, and a note names the question
-waiting. Otherwise an answer sent again while the bot was away would pick an activity type
-or confirm a deletion. A reply to a field question's message applies to that question; an
-old field question's button is refused (buttons of choice screens carry their own checks).
+delivered yet) answered an earlier one: it is not applied, and a note says so. Otherwise an
+answer sent again while the bot was away would pick an activity type or confirm a
+deletion. A reply to a field question's message applies to that question; an old field
+question's button is refused (the buttons of other screens carry their own checks).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ SHOWN = "shown"
 # A question that waited longer than this in the outbox reached the person late: they may
 # have sent their previous answer again meanwhile, not seeing it had been taken.
 LATE_SECONDS = 5.0
-CHOICE_TAG = "screen:"
+SCREEN_TAG = "screen:"
 
 
 def question_shown(state: dict) -> str:
     """What the person is being asked: a field ("ask:<kind>:<field>", "doubt:…"), or the
-    screen whose choices they see ("screen:menu"); "" when nothing is asked."""
+    screen they see ("screen:menu"); "" when nothing is asked."""
     question = records.question_tag(state)
     if not question and state.get("screen"):
-        question = CHOICE_TAG + state["screen"]
+        question = SCREEN_TAG + state["screen"]
     return question
 
 
@@ -41,10 +41,17 @@ def _same_field(one: str, other: str) -> bool:
     return one.partition(":")[2] == other.partition(":")[2]
 
 
-async def still_showing(turn: Turn, shown: dict) -> bool:
-    """The message that showed a question is sent or will be: a re-ask keeps it as the
-    first showing. One whose fate is unknown (uncertain, failed) gives way to the re-ask."""
-    where = await outbox.shown(turn.db, shown["row"])
+async def first_showing_stands(turn: Turn, before: dict | None, question: str) -> bool:
+    """Whether `question`, asked again in this turn, still counts from the message that
+    first showed it (`before`): a field's question re-asked, or a screen answered with a
+    note only, while that message is sent or will be (one whose fate is unknown gives way).
+    A screen whose choices are shown again counts from the newest showing: they may have
+    changed (the next page of units)."""
+    if not before or before.get("question") != question:
+        return False
+    if question.startswith(SCREEN_TAG) and any(reply.choices for reply in turn.replies):
+        return False
+    where = await outbox.shown(turn.db, before["row"])
     return where is not None and where.status in (outbox.PENDING, SENT)
 
 
@@ -58,13 +65,14 @@ async def misbound(turn: Turn) -> bool:
     question = question_shown(turn.state)
     if not shown or shown.get("question") != question:
         return False
-    if question.startswith(CHOICE_TAG) and (incoming.choice is not None or incoming.reply_to):
-        return False
-    if incoming.reply_to:
+    on_screen = question.startswith(SCREEN_TAG)
+    if on_screen and incoming.choice is not None:
+        return False  # a button: the screen's own check
+    if incoming.reply_to and not on_screen:
         target = await outbox.question_of(
             turn.db, incoming.channel, incoming.chat_id, incoming.reply_to
         )
-        if target is None or target.startswith(CHOICE_TAG) or _same_field(target, question):
+        if target is None or target.startswith(SCREEN_TAG) or _same_field(target, question):
             return False
         field = records.tagged_field(turn.state, target)
         if field is not None and incoming.choice is None:
@@ -73,15 +81,24 @@ async def misbound(turn: Turn) -> bool:
             turn.say("binding.old_question", label=_label(turn, question))
         return True
     where = await outbox.shown(turn.db, shown["row"])
-    if where is None or not (incoming.message_id or "").isdigit():
+    if where is None or not _written_before(incoming.message_id or "", where):
         return _repeated(turn, question, where)
-    if where.status != outbox.PENDING:  # sent, or its fate unknown (then nothing to compare)
-        first = where.first_message_id
-        if first is None or not first.isdigit() or int(incoming.message_id) > int(first):
-            return _repeated(turn, question, where)
     answer = textwrap.shorten(turn.text, 60, placeholder="…")
     turn.say(_note("before", question), answer=answer, label=_label(turn, question))
     return True
+
+
+def _written_before(message_id: str, where: outbox.Shown) -> bool:
+    """True when the message was written before the question reached the person: the
+    question is not delivered yet, or the message's id is older than the question's
+    (Telegram's ids grow in a chat; Zalo's carry no order, so there only delivery counts).
+    A question whose fate is unknown gives nothing to compare."""
+    if where.status == outbox.PENDING:
+        return True
+    first = where.first_message_id
+    if first is None or not first.isdigit() or not message_id.isdigit():
+        return False
+    return int(message_id) <= int(first)
 
 
 def _repeated(turn: Turn, question: str, where: outbox.Shown | None) -> bool:
@@ -105,8 +122,8 @@ def _repeated(turn: Turn, question: str, where: outbox.Shown | None) -> bool:
 
 
 def _note(name: str, question: str) -> str:
-    """The catalogue key of note `name` for a field question or a screen of choices."""
-    return f"binding.{name}_{'choice' if question.startswith(CHOICE_TAG) else 'question'}"
+    """The catalogue key of note `name` for a field's question or another screen."""
+    return f"binding.{name}_{'screen' if question.startswith(SCREEN_TAG) else 'question'}"
 
 
 def _label(turn: Turn, question: str) -> str:

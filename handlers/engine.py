@@ -402,11 +402,7 @@ class Engine:
         claimed = [row for row in rows if row.claimed_until is not None]
         if not question:
             turn.state.pop(binding.SHOWN, None)
-        elif (
-            before
-            and before.get("question") == question
-            and await binding.still_showing(turn, before)
-        ):
+        elif await binding.first_showing_stands(turn, before, question):
             turn.state[binding.SHOWN] = before
         elif row_id:
             turn.state[binding.SHOWN] = {"question": question, "row": row_id}

@@ -67,10 +67,10 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 def create_turn_engine(url: str) -> AsyncEngine | None:
-    """For an SQLite file, the engine the conversation engine's turns run on: no thread hop
-    per call, and a locked database answered at once (see storage.inline_sqlite); the
-    caller retries a busy turn (`is_busy`). None for other databases: the main engine
-    serves turns there."""
+    """For an SQLite file, the engine the conversation's turns and the outbox senders run
+    on: no thread hop per call, and a locked database answered at once (see
+    storage.inline_sqlite); the caller retries a busy transaction (`retry_when_busy`). None
+    for other databases: the main engine serves them there."""
     path = sqlite_file(url)
     if path is None or make_url(url).query:  # URI options (read-only…) stay on aiosqlite
         return None

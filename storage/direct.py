@@ -36,8 +36,13 @@ class Direct:
     def __init__(self, statement, dialect, names: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
         self.sql = compiled.string
-        self.binds = [  # a parameter not given takes the statement's own value (a literal)
-            (name, bind.type.dialect_impl(dialect).bind_processor(dialect), bind.effective_value)
+        self.binds = [  # a literal of the statement itself is bound when not given
+            (
+                name,
+                bind.type.dialect_impl(dialect).bind_processor(dialect),
+                bind.required,
+                bind.effective_value,
+            )
             for name in compiled.positiontup
             if (bind := compiled.binds[name]) is not None
         ]
@@ -48,8 +53,8 @@ class Direct:
 
     def run(self, connection: sqlite3.Connection, values: dict[str, Any]) -> Outcome:
         params = []
-        for name, convert, literal in self.binds:
-            value = values.get(name, literal)
+        for name, convert, required, literal in self.binds:
+            value = values[name] if required else values.get(name, literal)  # KeyError: a bug
             params.append(convert(value) if convert else value)
         try:
             cursor = connection.execute(self.sql, params)

@@ -8,10 +8,10 @@ each call directly on the event loop's thread.
 
 That is safe only with a zero busy timeout: a call that finds the database locked by
 another connection fails at once with SQLITE_BUSY instead of blocking the event loop (and
-the other connection, whose coroutine needs the loop to finish). The engine's turns are the
-only users of these connections and retry a busy turn after yielding to the loop
-(`Engine._handle_committed` in handlers.engine); everything else (web, reports, scheduler,
-CLI) keeps aiosqlite.
+the other connection, whose coroutine needs the loop to finish). The engine's turns and the
+outbox senders' marks use these connections, one writer at a time (storage.db.writer_lock),
+and run a busy transaction again after yielding to the loop (storage.db.retry_when_busy);
+everything else (web, reports, scheduler, CLI) keeps aiosqlite.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ async def shown(db: AsyncSession, row_id: int) -> Shown | None:
     if not rows:
         return None
     status, message_ids, sent_at, created_at = rows[0]
-    ids = message_ids.split(",") if message_ids else []
+    ids = _pieces(message_ids)
     waited = (sent_at - created_at).total_seconds() if sent_at else 0.0
     return Shown(status, ids[0] if status == SENT and ids else None, waited)
 
@@ -240,8 +240,9 @@ async def mark(
     retry_at: datetime | None = None,
     attempt: bool = True,
 ) -> None:
-    """Record the outcome of sending `row` (as claimed: only its claimant changes its
-    attempts and ids); with `retry_at` it stays pending until then (not counted as an
+    """Record the outcome of sending `row`, claimed by this sender (which sends a row only
+    with time left on its claim, so nobody else changes its attempts and ids meanwhile);
+    with `retry_at` it stays pending until then (not counted as an
     attempt when `attempt` is False: waiting out a messenger's quota)."""
     values: dict[str, Any] = {
         "row_id": row.id,
@@ -275,7 +276,11 @@ async def hold_channel(db: AsyncSession, channel: str, until: datetime) -> list[
 
 def sent_pieces(row: OutboxMessage) -> list[str]:
     """Ids of the pieces an earlier attempt delivered (a retry skips them)."""
-    return row.message_ids.split(",") if row.message_ids else []
+    return _pieces(row.message_ids)
+
+
+def _pieces(message_ids: str | None) -> list[str]:
+    return message_ids.split(",") if message_ids else []
 
 
 async def pending_count(db: AsyncSession) -> int:

@@ -14,6 +14,7 @@ from bot.app import open_app
 from bot.telegram import TelegramChannel
 from domain.messages import SENT, Delivery, Outgoing
 from storage import outbox, repo
+from storage.clock import utcnow
 from storage.models import OutboxMessage, Record
 from tests.conftest import TZ_NOW, invite_code, outbox_drained
 from tests.test_telegram import TelegramUser, fake, telegram_settings  # noqa: F401
@@ -103,14 +104,40 @@ async def test_an_answer_written_before_the_type_list_appeared_picks_no_type(tmp
 
     await fake.send_text(5104, "10")  # arrives now, but written before the list arrived
     fake.updates[-1]["message"]["message_id"] = lan.messages()[-1]["message_id"] - 1
-    text = await lan._expect(len(lan.messages()), "chưa được dùng để chọn")
-    assert "Tin nhắn “10” được gửi trước khi danh sách lựa chọn mới nhất hiện ra" in text
+    text = await lan._expect(len(lan.messages()), "nên chưa được dùng")
+    assert "Tin nhắn “10” được gửi trước khi tin nhắn mới nhất của bot đến" in text
     async with app.sessions() as db:
         state = (await repo.person_and_state(db, "telegram", "5104"))[1].state
     assert state["screen"] == "pick_type" and "draft" not in state
 
     text = await lan.say("10", "câu 1/")  # typed now, it is the choice
     assert "Thông tin đối ngoại, báo chí nước ngoài" in text
+    await channel.stop()
+    await app.close()
+
+
+async def test_a_number_written_before_the_next_page_of_units_picks_nothing_on_it(
+    tmp_path,
+    fake,  # noqa: F811
+):
+    """A list shown again counts from its newest showing: "3" typed while page 1 was on
+    the screen, arriving once page 2 is, would pick page 2's third unit."""
+    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
+    channel = TelegramChannel(app)
+    await channel.start()
+    lan = TelegramUser(fake, 5105)
+    await lan.say(f"/start {await invite_code(app, role='coordinator')}", "Bạn muốn làm gì")
+    await lan.say("/donvi", "Chọn đơn vị")
+    written = fake._allocate_message_id(5105)  # "3" typed while page 1 is on the screen
+    await lan.tap("Trang sau", "Chọn đơn vị")
+
+    await fake.send_text(5105, "3")  # ...arrives once page 2 is
+    fake.updates[-1]["message"]["message_id"] = written
+    text = await lan._expect(len(lan.messages()), "nên chưa được dùng")
+    assert "Tin nhắn “3” được gửi trước khi tin nhắn mới nhất của bot đến" in text
+    async with app.sessions() as db:
+        state = (await repo.person_and_state(db, "telegram", "5105"))[1].state
+    assert state["screen"] == "pick_unit" and state["page"] == 1
     await channel.stop()
     await app.close()
 
@@ -232,3 +259,30 @@ async def test_a_mark_that_cannot_be_written_loses_none_written_with_it(app, mon
     async with app.sessions() as db:
         rows = {row.chat_id: row.status for row in await db.scalars(select(OutboxMessage))}
     assert rows == {chat: SENT for chat in chats} | {"chat-3": outbox.PENDING}
+
+
+async def test_a_row_nobody_hands_over_goes_out_while_replies_keep_coming(app):
+    """A reminder (the scheduler queues it and wakes no sender) is found by the sender's
+    search even while replies handed over with their claim keep the sender busy."""
+    sent: list[str] = []
+
+    async def send(outgoing, done: int = 0) -> Delivery:
+        sent.append(outgoing.text)
+        return Delivery(SENT, (str(len(sent)),))
+
+    sender = app.sender("test", send)
+    sender.start()
+    await asyncio.sleep(0.1)  # its first search found the outbox empty
+    async with app.sessions() as db, db.begin():
+        reminder = Outgoing("Nhắc báo cáo", chat_id="reminded")
+        await outbox.enqueue(db, "test", [reminder], priority=outbox.REMINDER)
+    for number in range(20):  # a reply every 0.2 s, for 4 s
+        async with app.sessions() as db, db.begin():
+            claim = outbox.claim_end(utcnow(), app.settings.send_timeout)
+            reply = Outgoing(f"Trả lời {number}", chat_id=f"chat-{number}")
+            rows = await outbox.enqueue(db, "test", [reply], claimed_until=claim)
+        sender.wake(rows)
+        await asyncio.sleep(0.2)
+    await sender.stop()
+    assert "Nhắc báo cáo" in sent[:-5]  # long before the replies stopped
+    assert len(sent) == 21
