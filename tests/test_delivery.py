@@ -52,16 +52,34 @@ async def test_a_failing_api_drops_no_reply_and_sends_none_twice(tmp_path, fake)
     await app.close()
 
 
-async def on_the_date_question(tmp_path, fake, user_id: int):  # noqa: F811
-    """A bot on the fake Telegram and a person at "câu 1/3" (the date) of a new record."""
+async def on_the_menu(tmp_path, fake, user_id: int, role: str = "focal_point"):  # noqa: F811
+    """A bot on the fake Telegram and a person just registered, at the main menu."""
     app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
     channel = TelegramChannel(app)
     await channel.start()
     person = TelegramUser(fake, user_id)
-    await person.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    await person.say(f"/start {await invite_code(app, role)}", "Bạn muốn làm gì")
+    return app, channel, person
+
+
+async def on_the_date_question(tmp_path, fake, user_id: int):  # noqa: F811
+    """A bot on the fake Telegram and a person at "câu 1/3" (the date) of a new record."""
+    app, channel, person = await on_the_menu(tmp_path, fake, user_id)
     await person.say("/moi", "Chọn loại hoạt động")
     await person.tap("Công tác biên giới", "câu 1/3")
     return app, channel, person
+
+
+async def written_earlier(fake, person: TelegramUser, text: str, message_id: int, expect: str):  # noqa: F811
+    """`text` arriving now with the id it got when it was typed, earlier; the bot's answer."""
+    await fake.send_text(person.user_id, text)
+    fake.updates[-1]["message"]["message_id"] = message_id
+    return await person._expect(len(person.messages()), expect)
+
+
+async def conversation_state(app, user_id: int) -> dict:
+    async with app.sessions() as db:
+        return (await repo.person_and_state(db, "telegram", str(user_id)))[1].state
 
 
 async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  # noqa: F811
@@ -71,10 +89,8 @@ async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  #
 
     # The same date again, as if typed before "câu 2/3" arrived (a restart, a slow network):
     # not taken as the content, and said so, naming the question waiting for its answer.
-    await fake.send_text(5102, "1/5/2023")  # arrives now, but written earlier:
-    late = lan.messages()[-1]["message_id"] - 1  # ...an id before the question's
-    fake.updates[-1]["message"]["message_id"] = late
-    text = await lan._expect(len(lan.messages()), "chưa được ghi vào mục nào")
+    late = lan.messages()[-1]["message_id"] - 1  # an id before the question's
+    text = await written_earlier(fake, lan, "1/5/2023", late, "chưa được ghi vào mục nào")
     assert "“1/5/2023” được gửi trước khi câu hỏi “Nội dung” hiện ra" in text
 
     # A reply to the date question changes the date; the current question stays.
@@ -95,19 +111,13 @@ async def test_an_answer_written_before_the_type_list_appeared_picks_no_type(tmp
     """A numeric answer sent again while the bot was away, arriving once the list of
     activity types is shown, is not taken as the type: "10" would start a record of another
     type and put the next answers in its fields."""
-    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
-    channel = TelegramChannel(app)
-    await channel.start()
-    lan = TelegramUser(fake, 5104)
-    await lan.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+    app, channel, lan = await on_the_menu(tmp_path, fake, 5104)
     await lan.say("/moi", "Chọn loại hoạt động")
 
-    await fake.send_text(5104, "10")  # arrives now, but written before the list arrived
-    fake.updates[-1]["message"]["message_id"] = lan.messages()[-1]["message_id"] - 1
-    text = await lan._expect(len(lan.messages()), "nên chưa được dùng")
+    late = lan.messages()[-1]["message_id"] - 1  # written before the list arrived
+    text = await written_earlier(fake, lan, "10", late, "nên chưa được dùng")
     assert "Tin nhắn “10” được gửi trước khi tin nhắn mới nhất của bot đến" in text
-    async with app.sessions() as db:
-        state = (await repo.person_and_state(db, "telegram", "5104"))[1].state
+    state = await conversation_state(app, 5104)
     assert state["screen"] == "pick_type" and "draft" not in state
 
     text = await lan.say("10", "câu 1/")  # typed now, it is the choice
@@ -122,21 +132,14 @@ async def test_a_number_written_before_the_next_page_of_units_picks_nothing_on_i
 ):
     """A list shown again counts from its newest showing: "3" typed while page 1 was on
     the screen, arriving once page 2 is, would pick page 2's third unit."""
-    app = await open_app(telegram_settings(tmp_path, fake), clock=lambda: TZ_NOW)
-    channel = TelegramChannel(app)
-    await channel.start()
-    lan = TelegramUser(fake, 5105)
-    await lan.say(f"/start {await invite_code(app, role='coordinator')}", "Bạn muốn làm gì")
+    app, channel, lan = await on_the_menu(tmp_path, fake, 5105, role="coordinator")
     await lan.say("/donvi", "Chọn đơn vị")
     written = fake._allocate_message_id(5105)  # "3" typed while page 1 is on the screen
     await lan.tap("Trang sau", "Chọn đơn vị")
 
-    await fake.send_text(5105, "3")  # ...arrives once page 2 is
-    fake.updates[-1]["message"]["message_id"] = written
-    text = await lan._expect(len(lan.messages()), "nên chưa được dùng")
+    text = await written_earlier(fake, lan, "3", written, "nên chưa được dùng")  # page 2 on
     assert "Tin nhắn “3” được gửi trước khi tin nhắn mới nhất của bot đến" in text
-    async with app.sessions() as db:
-        state = (await repo.person_and_state(db, "telegram", "5105"))[1].state
+    state = await conversation_state(app, 5105)
     assert state["screen"] == "pick_unit" and state["page"] == 1
     await channel.stop()
     await app.close()
