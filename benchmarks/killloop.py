@@ -9,7 +9,8 @@
 2. The outbox's cost: the engine benchmark's conversations (benchmarks/engine.py, 200
    focal points completing a `doan_vao` form concurrently, closed loop) with replies
    returned to the caller (no outbox) and with replies written to the outbox in the
-   message's transaction and drained by a sender whose messenger answers at once.
+   message's transaction and drained by a sender whose messenger answers at once; there,
+   a person answers once the reply reached them (its time counts in the latency).
 
 Usage: .venv/bin/python benchmarks/killloop.py [--users 24] [--kills 40] [--records 3]
        [--bench-users 200] [--skip-kills]
@@ -22,6 +23,9 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from itertools import accumulate
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,19 +38,35 @@ from storage import outbox  # noqa: E402
 from storage.models import Record  # noqa: E402
 from tests.kill_loop import run, wave  # noqa: E402
 
+Read = Callable[[str, int], Awaitable[None]]  # (user, step): the step's replies delivered
 
-async def converse(app: App, user: str, latencies: list[float]) -> None:
+
+async def converse(app: App, user: str, latencies: list[float], read: Read | None) -> None:
+    """One person's form; with `read`, each reply is delivered before they answer it."""
     for step, text in enumerate(ANSWERS):
         started = time.perf_counter()
         await app.engine.handle(Incoming("bench", user, user, text, update_id=f"{user}-{step}"))
+        if read is not None:
+            await read(user, step)
         latencies.append(time.perf_counter() - started)
 
 
-async def conversations(app: App, users: list[str]) -> tuple[float, list[float]]:
+async def conversations(
+    app: App, users: list[str], read: Read | None = None
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     started = time.perf_counter()
-    await asyncio.gather(*(converse(app, user, latencies) for user in users))
+    await asyncio.gather(*(converse(app, user, latencies, read) for user in users))
     return time.perf_counter() - started, latencies
+
+
+async def replies_per_step(app: App) -> list[int]:
+    """How many messages each step of the form answers with (the same for everyone)."""
+    user = (await register_users(app, 1, "calibrate"))[0]
+    return [
+        len(await app.engine.handle(Incoming("bench", user, user, text, update_id=f"c-{step}")))
+        for step, text in enumerate(ANSWERS)
+    ]
 
 
 async def saved(app: App) -> int:
@@ -58,10 +78,14 @@ async def saved(app: App) -> int:
 
 async def outbox_cost(users: int) -> None:
     sent = 0
+    received: Counter[str] = Counter()  # messages each person got
+    arrived = defaultdict(asyncio.Event)  # a person's phone buzzed
 
     async def instant(outgoing: Outgoing, done: int = 0) -> Delivery:
         nonlocal sent
         sent += 1
+        received[outgoing.chat_id] += 1
+        arrived[outgoing.chat_id].set()
         return Delivery(SENT, (str(sent),))
 
     with tempfile.TemporaryDirectory() as folder:
@@ -74,6 +98,16 @@ async def outbox_cost(users: int) -> None:
         app = await open_app(settings)
         direct = await register_users(app, users, "direct")
         queued = await register_users(app, users, "queued")
+        expected = list(accumulate(await replies_per_step(app)))
+
+        async def read(user: str, step: int) -> None:
+            """A person answers once the step's replies reached them (and were marked sent:
+            the bot refuses an answer to a question it has not delivered yet)."""
+            while received[user] < expected[step]:
+                arrived[user].clear()
+                await arrived[user].wait()
+            await sender.settled(user)
+
         elapsed, latencies = await conversations(app, direct)
         print(line("no outbox", figures(elapsed, latencies)))
         baseline = len(latencies) / elapsed
@@ -83,7 +117,7 @@ async def outbox_cost(users: int) -> None:
         sender.start()
         before = await saved(app)
         started = time.perf_counter()
-        elapsed, latencies = await conversations(app, queued)
+        elapsed, latencies = await conversations(app, queued, read)
         print(line("outbox", figures(elapsed, latencies)))
         while True:  # every reply handed to the messenger
             async with app.sessions() as db:

@@ -24,9 +24,9 @@ removes it for diagnosis. The echo bot has no rate limiter, and the fake enforce
 
 Every doingoai user is registered first ("/start CODE" sent through the fake, invite codes
 from `storage.repo.create_invite`); then user i is put i % 14 steps into a `doan_vao` form
-by feeding those steps straight to the engine (unmeasured; the same state as through
-Telegram, without spending rate-limited seconds), and their replies, which go out through
-the outbox, are all delivered before the timing starts. The measured messages continue that
+through the fake as well, each step answered before the next (unmeasured: a person answers
+the question they were shown, and the bot refuses an answer sent before its question was
+delivered). The measured messages continue that
 cycle: "/moi", "2" (Đoàn vào), the eleven answers, "Lưu", "/moi", ... so every measured
 message is form work. How many sendMessage calls each step produces, and the first line
 of each, are calibrated through the engine on a separate user; each measured reply is
@@ -394,8 +394,8 @@ async def saved_records(app: App) -> int:
 
 
 async def prepare_doingoai(app: App, fake: TimedFake, args: argparse.Namespace):
-    """Register every user through Telegram, put user i at step i % 14 of a form through
-    the engine; returns the measured scripts and the number of records they should save."""
+    """Register every user through Telegram and put user i at step i % 14 of a form, both
+    unmeasured; returns the measured scripts and the number of records they should save."""
     registration, cycle = await calibrate(app)
     ids = chat_ids(args.chats)
     codes = await invite_codes(app, len(ids))
@@ -408,20 +408,8 @@ async def prepare_doingoai(app: App, fake: TimedFake, args: argparse.Namespace):
         for chat_id, code in zip(ids, codes, strict=True)
     }
     await drive(fake, register, args.timeout)
-    delivered = []
-    for i, chat_id in enumerate(ids):
-        steps = range(i % len(CYCLE))
-        if steps:
-            delivered.append(fake.expect(chat_id, sum(cycle[k].replies for k in steps)).event)
-        for k in steps:
-            await app.engine.handle(
-                Incoming(
-                    "telegram", str(chat_id), str(chat_id), CYCLE[k],
-                    update_id=f"warm-up-{chat_id}-{k}",
-                )
-            )  # fmt: skip
-    for event in delivered:  # the outbox sends the warm-up's replies: all out before timing
-        await asyncio.wait_for(event.wait(), args.timeout)
+    warm_up = {chat_id: cycle[: i % len(CYCLE)] for i, chat_id in enumerate(ids)}
+    await drive(fake, {chat_id: steps for chat_id, steps in warm_up.items() if steps}, args.timeout)
     scripts: dict[int, list[Step]] = {}
     saves = 0
     for i, chat_id in enumerate(ids):
