@@ -6,8 +6,10 @@ Four runs, each against a fresh instance of the fake (so none inherits the recor
 and deliveries of another), each sending CHATS x MESSAGES text messages (default 50 x 40):
 
 - echo, polling: an `Application` with one `MessageHandler` answering every text with
-  `bot.send_message(chat_id, text)`, long polling the fake with PTB's `Updater`
-  (`poll_interval=0, timeout=10`, as `TelegramChannel` does);
+  `bot.send_message(chat_id, text)` (with `--echo-reply question`, with a question of
+  doingoai's usual length and its two buttons instead, so that both bots send the same
+  bytes), long polling the fake with PTB's `Updater` (`poll_interval=0, timeout=10`, as
+  `TelegramChannel` does);
 - doingoai, polling: `bot.app.open_app(Settings(...))` on a temporary SQLite data dir and
   `bot.telegram.TelegramChannel`, polling likewise;
 - echo, webhook: `updater(None)` and a plain aiohttp handler on 127.0.0.1 (ephemeral port)
@@ -52,7 +54,8 @@ in every figure, for both bots alike. On a shared machine the echo figures vary 
 from run to run; doingoai's, with its rate limiter, hardly at all.
 
 Usage: .venv/bin/python benchmarks/telegram_e2e.py [--chats 50] [--messages 40]
-       [--concurrency N] [--echo-webhook process|queue] [--no-rate-limiter]
+       [--concurrency N] [--echo-webhook process|queue] [--echo-reply text|question]
+       [--no-rate-limiter]
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import telegram  # noqa: E402
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
-from telegram import Update  # noqa: E402
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler  # noqa: E402
 from telegram.ext import filters as ptb_filters  # noqa: E402
 
@@ -235,11 +238,34 @@ def sends_of(fake: TimedFake) -> int:
 # --- the echo bot --------------------------------------------------------------------------
 
 
+# `--echo-reply question`: the echo bot answers every message as doingoai's form does, with
+# a question of the form's usual length and its two buttons (the same bytes to send, parse
+# and record), so that the ratio compares the work around the send, not the payload.
+QUESTION = (
+    "Đoàn vào (khách nước ngoài đến tỉnh) — câu 3/11\nTrưởng đoàn là ai (họ tên, chức vụ)?\n"
+    'Ví dụ: Ông Khamphao Ernthavanh, Đại sứ\n(Gõ "quay lại" để sửa câu trước, /huy để hủy.)'
+)
+QUESTION_BUTTONS = InlineKeyboardMarkup(
+    [
+        [InlineKeyboardButton("◀ Quay lại", callback_data="back")],
+        [InlineKeyboardButton("Hủy", callback_data="cancel")],
+    ]
+)
+
+
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot.send_message(chat_id=update.effective_chat.id, text=update.message.text)
 
 
-def echo_application(fake: FakeTelegramAPI, concurrency: int, webhook: bool) -> Application:
+async def echo_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await context.bot.send_message(
+        chat_id=update.effective_chat.id, text=QUESTION, reply_markup=QUESTION_BUTTONS
+    )
+
+
+def echo_application(
+    fake: FakeTelegramAPI, concurrency: int, webhook: bool, reply: str
+) -> Application:
     builder = (
         ApplicationBuilder()
         .token(TOKEN)
@@ -250,7 +276,8 @@ def echo_application(fake: FakeTelegramAPI, concurrency: int, webhook: bool) -> 
     if webhook:
         builder = builder.updater(None)
     application = builder.build()
-    application.add_handler(MessageHandler(ptb_filters.TEXT, echo))
+    answer = echo_question if reply == "question" else echo
+    application.add_handler(MessageHandler(ptb_filters.TEXT, answer))
     return application
 
 
@@ -274,17 +301,21 @@ def echo_web_app(application: Application, variant: str) -> web.Application:
     return web_app
 
 
-def echo_step(text: str) -> Step:
+def echo_step(text: str, reply: str) -> Step:
+    expected = QUESTION if reply == "question" else text
+
     def check(replies: list[dict[str, Any]]) -> str | None:
         got = replies[-1]["text"]
-        return None if got == text else f"echo answered {got!r}"
+        return None if got == expected else f"echo answered {got!r}"
 
     return Step(text, 1, check)
 
 
 async def run_echo(mode: str, args: argparse.Namespace, concurrency: int) -> Result:
     async with TimedFake(token=TOKEN) as fake:
-        application = echo_application(fake, concurrency, webhook=mode == "webhook")
+        application = echo_application(
+            fake, concurrency, webhook=mode == "webhook", reply=args.echo_reply
+        )
         runner = None
         try:
             await application.initialize()
@@ -304,9 +335,14 @@ async def run_echo(mode: str, args: argparse.Namespace, concurrency: int) -> Res
                     poll_interval=0, timeout=10, allowed_updates=ALLOWED_UPDATES
                 )
             ids = chat_ids(args.chats)
-            await drive(fake, {c: [echo_step("/start")] for c in ids}, args.timeout)  # warm-up
+            await drive(
+                fake, {c: [echo_step("/start", args.echo_reply)] for c in ids}, args.timeout
+            )  # warm-up
             scripts = {
-                chat_id: [echo_step(CYCLE[(i + k) % len(CYCLE)]) for k in range(args.messages)]
+                chat_id: [
+                    echo_step(CYCLE[(i + k) % len(CYCLE)], args.echo_reply)
+                    for k in range(args.messages)
+                ]
                 for i, chat_id in enumerate(ids)
             }
             before = sends_of(fake)
@@ -513,6 +549,10 @@ async def main() -> None:
         help="echo webhook: await process_update (default) or put on update_queue",
     )  # fmt: skip
     parser.add_argument(
+        "--echo-reply", choices=("text", "question"), default="text",
+        help="echo answers with the text (default) or a doingoai-sized question and buttons",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-rate-limiter", action="store_true",
         help="diagnosis: remove doingoai's AIORateLimiter",
     )  # fmt: skip
@@ -526,7 +566,7 @@ async def main() -> None:
     print(
         f"python-telegram-bot {telegram.__version__}; {args.chats} chats x {args.messages} "
         f"messages = {args.chats * args.messages} per run; concurrent updates {concurrency}; "
-        f"echo webhook: {args.echo_webhook}; doingoai rate limiter: "
+        f"echo webhook: {args.echo_webhook}; echo reply: {args.echo_reply}; doingoai rate limiter: "
         f"{'off' if args.no_rate_limiter else limiter}\n"
     )
     print(
