@@ -72,9 +72,9 @@ async def on_the_date_question(tmp_path, fake, user_id: int):  # noqa: F811
 
 async def written_earlier(fake, person: TelegramUser, text: str, message_id: int, expect: str):  # noqa: F811
     """`text` arriving now with the id it got when it was typed, earlier; the bot's answer."""
-    await fake.send_text(person.user_id, text)
-    fake.updates[-1]["message"]["message_id"] = message_id
-    return await person._expect(len(person.messages()), expect)
+    before = len(person.messages())
+    await fake.send_text(person.user_id, text, message_id=message_id)
+    return await person._expect(before, expect)
 
 
 async def conversation_state(app, user_id: int) -> dict:
@@ -85,11 +85,11 @@ async def conversation_state(app, user_id: int) -> dict:
 async def test_late_answers_are_not_shifted_and_replies_bind(tmp_path, fake):  # noqa: F811
     app, channel, lan = await on_the_date_question(tmp_path, fake, 5102)
     date_question = lan.messages()[-1]["message_id"]
+    late = fake.reserve_message_id(5102)  # the date typed again before "câu 2/3" arrives
     await lan.say("1/5/2023", "câu 2/3")
 
-    # The same date again, as if typed before "câu 2/3" arrived (a restart, a slow network):
-    # not taken as the content, and said so, naming the question waiting for its answer.
-    late = lan.messages()[-1]["message_id"] - 1  # an id before the question's
+    # The same date again, delivered late (a restart, a slow network): not taken as the
+    # content, and said so, naming the question waiting for its answer.
     text = await written_earlier(fake, lan, "1/5/2023", late, "chưa được ghi vào mục nào")
     assert "“1/5/2023” được gửi trước khi câu hỏi “Nội dung” hiện ra" in text
 
@@ -112,9 +112,9 @@ async def test_an_answer_written_before_the_type_list_appeared_picks_no_type(tmp
     activity types is shown, is not taken as the type: "10" would start a record of another
     type and put the next answers in its fields."""
     app, channel, lan = await on_the_menu(tmp_path, fake, 5104)
+    late = fake.reserve_message_id(5104)  # "10" typed before the list arrives
     await lan.say("/moi", "Chọn loại hoạt động")
 
-    late = lan.messages()[-1]["message_id"] - 1  # written before the list arrived
     text = await written_earlier(fake, lan, "10", late, "nên chưa được dùng")
     assert "Tin nhắn “10” được gửi trước khi tin nhắn mới nhất của bot đến" in text
     state = await conversation_state(app, 5104)
@@ -134,7 +134,7 @@ async def test_a_number_written_before_the_next_page_of_units_picks_nothing_on_i
     the screen, arriving once page 2 is, would pick page 2's third unit."""
     app, channel, lan = await on_the_menu(tmp_path, fake, 5105, role="coordinator")
     await lan.say("/donvi", "Chọn đơn vị")
-    written = fake._allocate_message_id(5105)  # "3" typed while page 1 is on the screen
+    written = fake.reserve_message_id(5105)  # "3" typed while page 1 is on the screen
     await lan.tap("Trang sau", "Chọn đơn vị")
 
     text = await written_earlier(fake, lan, "3", written, "nên chưa được dùng")  # page 2 on

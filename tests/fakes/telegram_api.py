@@ -964,11 +964,15 @@ class FakeTelegramAPI:
         last_name: str | None = None,
         language_code: str | None = "en",
         reply_to_message_id: int | None = None,
+        message_id: int | None = None,
     ) -> int:
-        """Inject a private text message from ``user_id``; returns the update_id."""
+        """Inject a private text message from ``user_id``; returns the update_id. With
+        ``message_id`` (from `reserve_message_id`) it is a message typed earlier that
+        arrives only now (a slow network, the bot away)."""
         message = self._user_message(
-            user_id, first_name, username, last_name, language_code, reply_to_message_id
-        )
+            user_id, first_name, username, last_name, language_code, reply_to_message_id,
+            message_id,
+        )  # fmt: skip
         message["text"] = text
         command = _COMMAND_RE.match(text)
         if command:
@@ -1328,9 +1332,11 @@ class FakeTelegramAPI:
         last_name: str | None,
         language_code: str | None,
         reply_to_message_id: int | None,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
         user = self._remember_user(user_id, first_name, username, last_name, language_code)
-        message_id = self._allocate_message_id(user_id)
+        if message_id is None:
+            message_id = self._allocate_message_id(user_id)
         message: dict[str, Any] = {
             "message_id": message_id,
             "from": user,
@@ -1347,6 +1353,12 @@ class FakeTelegramAPI:
             "deleted": False,
         }
         return message
+
+    def reserve_message_id(self, user_id: int) -> int:
+        """The id of a message the user types now, to be delivered later
+        (`send_text(..., message_id=...)`): Telegram numbers a chat's messages as they are
+        written, so the bot's messages meanwhile get later ids."""
+        return self._allocate_message_id(user_id)
 
     def _allocate_message_id(self, chat_id: int | str) -> int:
         message_id = self._next_message_id.get(chat_id, 1)
