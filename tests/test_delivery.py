@@ -12,12 +12,15 @@ from sqlalchemy import select
 
 from bot.app import open_app
 from bot.telegram import TelegramChannel
+from bot.zalo import ZaloChannel
 from domain.messages import SENT, Delivery, Outgoing
 from storage import outbox, repo
 from storage.clock import utcnow
 from storage.models import OutboxMessage, Record
 from tests.conftest import TZ_NOW, invite_code, outbox_drained
+from tests.fakes.zalo_api import FakeZaloAPI
 from tests.test_telegram import TelegramUser, fake, telegram_settings  # noqa: F401
+from tests.test_zalo import TOKEN, ZaloUser, zalo_settings
 
 
 def count(user: TelegramUser, text: str) -> int:
@@ -170,10 +173,6 @@ async def test_a_reply_never_overtakes_an_earlier_one_waiting_for_its_retry(tmp_
 async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_start(tmp_path):
     """Zalo's getUpdates never returns an update twice: one fetched by a process that died
     before processing it waits in the inbox, and the next start processes it."""
-    from bot.zalo import ZaloChannel
-    from tests.fakes.zalo_api import FakeZaloAPI
-    from tests.test_zalo import TOKEN, zalo_settings
-
     async with FakeZaloAPI(token=TOKEN) as zalo:
         app = await open_app(zalo_settings(tmp_path, zalo), clock=lambda: TZ_NOW)
         event = {
@@ -199,6 +198,29 @@ async def test_zalo_updates_fetched_before_a_crash_are_processed_at_the_next_sta
         await app.close()
 
 
+async def test_on_zalo_an_answer_to_a_list_not_delivered_yet_is_not_used(tmp_path):
+    """Zalo's message ids carry no order: what counts is whether the list was delivered.
+    "4" typed while the list of types waits for a retry is not taken as type 4."""
+    async with FakeZaloAPI(token=TOKEN) as zalo:
+        settings = zalo_settings(tmp_path, zalo, outbox_first_wait_seconds=1.0)
+        app = await open_app(settings, clock=lambda: TZ_NOW)
+        channel = ZaloChannel(app)
+        await channel.start()
+        hoa = ZaloUser(zalo, "z7")
+        await hoa.say(f"/start {await invite_code(app)}", "Bạn muốn làm gì")
+        # The list of types fails past the client's own retries: it waits in the outbox.
+        zalo.fail_next("sendMessage", times=4)
+        await zalo.send_text("z7", "moi", display_name="Hoa")
+        text = await hoa.say("4", "nên chưa được dùng")
+        assert "Chọn loại hoạt động" in text  # the list came first, then the note
+        async with app.sessions() as db:
+            state = (await repo.person_and_state(db, "zalo", "z7"))[1].state
+        assert state["screen"] == "pick_type" and "draft" not in state
+        await hoa.say("4", "Tên thỏa thuận là gì?")  # typed now, it is the choice
+        await channel.stop()
+        await app.close()
+
+
 def test_each_outcome_reads_as_a_reason_for_coordinators():
     from domain.delivery import reason
 
@@ -213,17 +235,22 @@ def test_each_outcome_reads_as_a_reason_for_coordinators():
     )
 
 
+async def held_back(app) -> None:
+    """Every message sent so far waited a minute in the outbox (a restart, an outage)."""
+    from datetime import timedelta
+
+    async with app.sessions() as db, db.begin():
+        for row in await db.scalars(select(OutboxMessage)):
+            row.created_at -= timedelta(minutes=1)
+
+
 async def test_an_answer_sent_again_while_its_next_question_was_held_back_is_queried(
     tmp_path,
     fake,  # noqa: F811
 ):
-    from datetime import timedelta
-
     app, channel, lan = await on_the_date_question(tmp_path, fake, 5103)
     await lan.say("1/5/2023", "câu 2/3")
-    async with app.sessions() as db, db.begin():  # "câu 2/3" waited a minute to go out
-        for row in await db.scalars(select(OutboxMessage)):
-            row.created_at -= timedelta(minutes=1)
+    await held_back(app)  # "câu 2/3" among them
 
     # The person, seeing nothing for a while, had sent the date again: not the content.
     text = await lan.say("1/5/2023", "xin gửi lại lần nữa")
@@ -234,6 +261,22 @@ async def test_an_answer_sent_again_while_its_next_question_was_held_back_is_que
     async with app.sessions() as db:
         record = await db.scalar(select(Record))
     assert record.values == {"ngay": "2023-05-01", "noi_dung": "1/5/2023", "so_hai_cot": 2}
+    await channel.stop()
+    await app.close()
+
+
+async def test_a_choice_sent_again_while_the_list_was_held_back_is_queried(tmp_path, fake):  # noqa: F811
+    """The same on a list: "1" picked "Ghi nhận hoạt động mới" on the menu; sent again
+    just after the list of types arrived late, it is asked about, not taken as type 1."""
+    app, channel, lan = await on_the_menu(tmp_path, fake, 5106)
+    await lan.say("1", "Chọn loại hoạt động")
+    await held_back(app)
+
+    text = await lan.say("1", "xin gửi lại lần nữa")
+    assert "Tin nhắn mới nhất của bot đến chậm và bạn vừa gửi lại “1”" in text
+    assert "draft" not in await conversation_state(app, 5106)
+    text = await lan.say("1", "câu 1/")  # sent once more: the choice after all
+    assert "Đoàn ra" in text
     await channel.stop()
     await app.close()
 
@@ -289,3 +332,30 @@ async def test_a_row_nobody_hands_over_goes_out_while_replies_keep_coming(app):
     await sender.stop()
     assert "Nhắc báo cáo" in sent[:-5]  # long before the replies stopped
     assert len(sent) == 21
+
+
+async def test_a_reply_whose_claim_runs_short_is_left_for_another_claim(app):
+    """A reply handed over with a claim that would run out during its send (it waited too
+    long for its turn) is not sent: once the claim is over another process may take it,
+    and must not find it being sent. It stays in the outbox for the next claim."""
+    from datetime import timedelta
+
+    sent: list[str] = []
+
+    async def send(outgoing, done: int = 0) -> Delivery:
+        sent.append(outgoing.text)
+        return Delivery(SENT, ("1",))
+
+    sender = app.sender("test", send)
+    sender.start()
+    await asyncio.sleep(0.1)  # started: what an earlier run held is free again
+    async with app.sessions() as db, db.begin():
+        short = utcnow() + timedelta(seconds=app.settings.send_timeout)  # under two sends' time
+        reply = Outgoing("Xin chào", chat_id="late-turn")
+        rows = await outbox.enqueue(db, "test", [reply], claimed_until=short)
+    sender.wake(rows)
+    await asyncio.sleep(0.3)
+    await sender.stop()
+    async with app.sessions() as db:
+        (row,) = await db.scalars(select(OutboxMessage))
+    assert sent == [] and row.status == outbox.PENDING
